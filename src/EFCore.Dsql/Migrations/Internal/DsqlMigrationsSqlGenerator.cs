@@ -36,6 +36,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
     private readonly IRawSqlCommandBuilder _rawSqlCommandBuilder;
     private readonly RelationalTypeMapping _stringTypeMapping;
     private readonly List<int> _jobCommandIndexes = [];
+    private bool _generatingData;
 
     /// <summary>Creates the generator.</summary>
     public DsqlMigrationsSqlGenerator(
@@ -85,9 +86,12 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         return result;
     }
 
-    /// <summary>Every DDL command runs on its own, outside any transaction: DSQL allows one DDL statement per transaction.</summary>
+    /// <summary>
+    ///     Every DDL command runs on its own, outside any transaction: DSQL allows one DDL statement per transaction. Data
+    ///     commands keep the transaction, so that consecutive ones commit together.
+    /// </summary>
     protected override void EndStatement(MigrationCommandListBuilder builder, bool suppressTransaction = false)
-        => builder.EndCommand(suppressTransaction: true);
+        => builder.EndCommand(suppressTransaction: !_generatingData);
 
     /// <inheritdoc />
     protected override void Generate(MigrationOperation operation, IModel? model, MigrationCommandListBuilder builder)
@@ -791,7 +795,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
     {
         if (operation.KeyValues.GetLength(0) <= 1)
         {
-            base.Generate(operation, model, builder);
+            GenerateData(() => base.Generate(operation, model, builder));
             return;
         }
 
@@ -809,7 +813,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
                 Values = Row(operation.Values, row)
             };
             single.AddAnnotations(operation.GetAnnotations());
-            base.Generate(single, model, builder);
+            GenerateData(() => base.Generate(single, model, builder));
         }
     }
 
@@ -818,7 +822,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
     {
         if (operation.KeyValues.GetLength(0) <= 1)
         {
-            base.Generate(operation, model, builder);
+            GenerateData(() => base.Generate(operation, model, builder));
             return;
         }
 
@@ -833,7 +837,20 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
                 KeyValues = Row(operation.KeyValues, row)
             };
             single.AddAnnotations(operation.GetAnnotations());
-            base.Generate(single, model, builder);
+            GenerateData(() => base.Generate(single, model, builder));
+        }
+    }
+
+    private void GenerateData(Action generate)
+    {
+        _generatingData = true;
+        try
+        {
+            generate();
+        }
+        finally
+        {
+            _generatingData = false;
         }
     }
 
