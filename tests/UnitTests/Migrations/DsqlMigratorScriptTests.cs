@@ -41,6 +41,7 @@ public class DsqlMigratorScriptTests
 
             COMMIT;
 
+
             """
             + "INSERT INTO \"__EFMigrationsHistory\" (\"MigrationId\", \"ProductVersion\")\nVALUES ('20260101000000_Contacts', '"
             + ProductInfo.GetVersion() + "');\n\n",
