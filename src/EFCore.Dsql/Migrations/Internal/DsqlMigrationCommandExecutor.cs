@@ -96,9 +96,8 @@ internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
 
                 if (state.Transaction is null && !command.TransactionSuppressed)
                 {
-                    state.Transaction = isolationLevel is null
-                        ? connection.BeginTransaction()
-                        : connection.BeginTransaction(isolationLevel.Value);
+                    // DSQL has only REPEATABLE READ; Npgsql's default would send READ COMMITTED, which DSQL refuses.
+                    state.Transaction = connection.BeginTransaction(isolationLevel ?? IsolationLevel.RepeatableRead);
                 }
 
                 try
@@ -175,9 +174,8 @@ internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
 
                 if (state.Transaction is null && !command.TransactionSuppressed)
                 {
-                    state.Transaction = await (isolationLevel is null
-                            ? connection.BeginTransactionAsync(cancellationToken)
-                            : connection.BeginTransactionAsync(isolationLevel.Value, cancellationToken))
+                    // DSQL has only REPEATABLE READ; Npgsql's default would send READ COMMITTED, which DSQL refuses.
+                    state.Transaction = await connection.BeginTransactionAsync(isolationLevel ?? IsolationLevel.RepeatableRead, cancellationToken)
                         .ConfigureAwait(false);
                 }
 
