@@ -40,6 +40,12 @@ internal static class ConnectionStringParser
             return ParseUri(text, rest);
         }
 
+        if (text.StartsWith("https://", StringComparison.OrdinalIgnoreCase) && !text.Contains('=', StringComparison.Ordinal))
+        {
+            // The endpoint as an https URL (how the AWS console and SDKs print it); the token generator strips the scheme.
+            return new ParsedConnectionString { Host = text };
+        }
+
         if (text.Contains("://", StringComparison.Ordinal))
         {
             throw new FormatException(
