@@ -1,4 +1,41 @@
+using System.Runtime.CompilerServices;
+
 namespace EFCore.Dsql.UnitTests.Npgsql;
+
+/// <summary>
+/// Points the AWS SDK at empty, test-owned shared config and credentials files before any test runs: the SDK reads
+/// <c>AWS_CONFIG_FILE</c> and <c>AWS_SHARED_CREDENTIALS_FILE</c> once per process, so they must be set before its first
+/// use. This also keeps the machine's own AWS setup out of every unit test, and the instance-metadata lookup off.
+/// </summary>
+internal static class AwsTestFiles
+{
+    internal static string ConfigFile { get; private set; } = "";
+
+    internal static string CredentialsFile { get; private set; } = "";
+
+    [ModuleInitializer]
+    internal static void Initialize()
+    {
+        var directory = Directory.CreateTempSubdirectory("dsql-aws-test-").FullName;
+        ConfigFile = Path.Combine(directory, "config");
+        CredentialsFile = Path.Combine(directory, "credentials");
+        File.WriteAllText(ConfigFile, "");
+        File.WriteAllText(CredentialsFile, "");
+        Environment.SetEnvironmentVariable("AWS_CONFIG_FILE", ConfigFile);
+        Environment.SetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE", CredentialsFile);
+        Environment.SetEnvironmentVariable("AWS_EC2_METADATA_DISABLED", "true");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        };
+    }
+}
 
 /// <summary>Tests that change process-wide AWS environment variables; they never run in parallel with anything.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
@@ -9,8 +46,8 @@ public sealed class AwsEnvironmentCollection
 }
 
 /// <summary>
-/// Isolates a test from the machine's AWS setup: clears every AWS variable, points the shared config and credentials files
-/// at empty temporary files, disables the instance-metadata lookup, and restores everything on dispose.
+/// Isolates a test from the machine's AWS setup: clears every AWS variable, empties the test-owned shared config and
+/// credentials files, disables the instance-metadata lookup, and restores everything on dispose.
 /// </summary>
 public sealed class AwsEnvironmentScope : IDisposable
 {
@@ -23,7 +60,6 @@ public sealed class AwsEnvironmentScope : IDisposable
     ];
 
     private readonly Dictionary<string, string?> _saved = new();
-    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("dsql-aws-env-");
 
     public AwsEnvironmentScope()
     {
@@ -33,8 +69,8 @@ public sealed class AwsEnvironmentScope : IDisposable
             Environment.SetEnvironmentVariable(name, null);
         }
 
-        ConfigFile = Path.Combine(_directory.FullName, "config");
-        CredentialsFile = Path.Combine(_directory.FullName, "credentials");
+        ConfigFile = AwsTestFiles.ConfigFile;
+        CredentialsFile = AwsTestFiles.CredentialsFile;
         File.WriteAllText(ConfigFile, "");
         File.WriteAllText(CredentialsFile, "");
         Set("AWS_CONFIG_FILE", ConfigFile);
@@ -91,12 +127,7 @@ public sealed class AwsEnvironmentScope : IDisposable
             Environment.SetEnvironmentVariable(name, value);
         }
 
-        try
-        {
-            _directory.Delete(recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        File.WriteAllText(ConfigFile, "");
+        File.WriteAllText(CredentialsFile, "");
     }
 }
