@@ -35,7 +35,7 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
     /// <summary>The default number of retries: 10.</summary>
     public new const int DefaultMaxRetryCount = 10;
 
-    /// <summary>The default base delay: 10 ms (the first retry waits between 0 and 20 ms).</summary>
+    /// <summary>The default base delay: 10 ms (the first retry waits between 0 and 10 ms, the next up to 20 ms, and so on).</summary>
     public static readonly TimeSpan DefaultBaseDelay = TimeSpan.FromMilliseconds(10);
 
     /// <summary>The default cap on a single delay: 1 second.</summary>

@@ -55,8 +55,7 @@ public class DsqlModelValidator(
     /// <inheritdoc />
     public override void Validate(IModel model, IDiagnosticsLogger<DbLoggerCategory.Model.Validation> logger)
     {
-        base.Validate(model, logger);
-
+        // DSQL's checks come first: they explain column types DSQL refuses better than a missing-mapping error would.
         if (model.GetPostgresEnums().Any())
         {
             throw new InvalidOperationException(DsqlStrings.EnumMappingNotSupported);
@@ -70,6 +69,8 @@ public class DsqlModelValidator(
                 ValidateColumnType(entityType, property);
             }
         }
+
+        base.Validate(model, logger);
     }
 
     /// <summary>Refuses identity, serial and HiLo configurations DSQL cannot run.</summary>
@@ -86,7 +87,7 @@ public class DsqlModelValidator(
                 throw new InvalidOperationException(DsqlStrings.SequenceHiLo(entityType.DisplayName(), property.Name));
             case NpgsqlValueGenerationStrategy.IdentityByDefaultColumn or NpgsqlValueGenerationStrategy.IdentityAlwaysColumn:
                 var clrType = Nullable.GetUnderlyingType(property.ClrType) ?? property.ClrType;
-                var providerType = property.GetTypeMapping().Converter?.ProviderClrType ?? clrType;
+                var providerType = property.GetProviderClrType() ?? clrType;
                 if ((Nullable.GetUnderlyingType(providerType) ?? providerType) != typeof(long))
                 {
                     throw new InvalidOperationException(DsqlStrings.IntegerIdentity(entityType.DisplayName(), property.Name, clrType.Name));
@@ -106,7 +107,7 @@ public class DsqlModelValidator(
     /// <param name="property">The property.</param>
     protected virtual void ValidateColumnType(IEntityType entityType, IProperty property)
     {
-        if (property.GetTableColumnMappings().FirstOrDefault()?.Column.StoreType is not { } storeType)
+        if (property.DeclaringType.GetTableName() is null || property.GetColumnType() is not { } storeType)
         {
             return;
         }

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Microsoft.EntityFrameworkCore.Metadata.Conventions;
 using Microsoft.EntityFrameworkCore.Metadata.Conventions.Infrastructure;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata.Internal;
 
 namespace Microsoft.EntityFrameworkCore.Dsql.Metadata.Conventions;
 
@@ -47,7 +48,7 @@ public class DsqlKeyGenerationConvention(long identityCacheSize) : IModelFinaliz
 
                 if (property.GetValueGenerationStrategy() is NpgsqlValueGenerationStrategy.IdentityByDefaultColumn
                         or NpgsqlValueGenerationStrategy.IdentityAlwaysColumn
-                    && property.GetIdentityNumbersToCache() is null)
+                    && property.FindAnnotation(NpgsqlAnnotationNames.IdentityOptions) is null)
                 {
                     property.SetIdentityNumbersToCache(identityCacheSize);
                 }
