@@ -1,5 +1,5 @@
+using Dsql.Npgsql;
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
-using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 using Npgsql;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 
@@ -16,9 +16,10 @@ public static class DsqlDbContextOptionsBuilderExtensions
     /// </summary>
     /// <param name="optionsBuilder">The options builder.</param>
     /// <param name="hostClusterIdOrConnectionString">
-    /// The cluster endpoint (<c>&lt;cluster-id&gt;.dsql.&lt;region&gt;.on.aws</c>), a cluster ID (then set the region), or a Npgsql
-    /// connection string without a password (its settings win over the defaults: <c>admin</c>, database <c>postgres</c>,
-    /// port 5432, verify-full TLS, 55-minute connection lifetime, no reset on close).
+    /// The cluster endpoint (<c>&lt;cluster-id&gt;.dsql.&lt;region&gt;.on.aws</c>), a cluster ID (then set the region), a
+    /// <c>postgresql://</c> URI or a keyword connection string without a password, as read by
+    /// <see cref="DsqlConnectionOptions.Parse"/> (defaults: role <c>admin</c>, database <c>postgres</c>, port 5432,
+    /// verify-full TLS, 55-minute connection lifetime, no reset on close).
     /// </param>
     /// <param name="dsqlOptions">Region, credentials, retry and model settings.</param>
     /// <returns>The options builder.</returns>
@@ -30,15 +31,26 @@ public static class DsqlDbContextOptionsBuilderExtensions
         ArgumentNullException.ThrowIfNull(optionsBuilder);
         ArgumentException.ThrowIfNullOrWhiteSpace(hostClusterIdOrConnectionString);
 
-        ConfigureNpgsql(optionsBuilder, npgsql => npgsql.UseNpgsql());
-        AddOrUpdate(optionsBuilder, GetOrCreateExtension(optionsBuilder).WithConnectionSource(hostClusterIdOrConnectionString));
-        dsqlOptions?.Invoke(new DsqlDbContextOptionsBuilder(optionsBuilder));
+        return Configure(optionsBuilder, GetOrCreateExtension(optionsBuilder).WithConnectionSource(hostClusterIdOrConnectionString), dsqlOptions);
+    }
 
-        // Now that the region is known, give Npgsql the connection string too (GetConnectionString(), logs, tools).
-        var region = optionsBuilder.Options.FindExtension<DsqlOptionsExtension>()!.Region;
-        var (connectionString, _, _) = DsqlConnectionStringFactory.Build(hostClusterIdOrConnectionString, region);
-        AddOrUpdate(optionsBuilder, optionsBuilder.Options.FindExtension<NpgsqlOptionsExtension>()!.WithConnectionString(connectionString));
-        return optionsBuilder;
+    /// <summary>
+    /// Connects the context to an Aurora DSQL cluster described by the connector's options, with IAM authentication,
+    /// transactions DSQL accepts, no savepoints, model validation and automatic retries of optimistic-concurrency conflicts.
+    /// Contexts with equal options share one connection pool.
+    /// </summary>
+    /// <param name="optionsBuilder">The options builder.</param>
+    /// <param name="connectionOptions">The connection options (endpoint, role, region, credentials, Npgsql settings).</param>
+    /// <param name="dsqlOptions">Retry and model settings; region, profile, credentials and token lifetime set here override the options.</param>
+    /// <returns>The options builder.</returns>
+    public static DbContextOptionsBuilder UseAuroraDsql(
+        this DbContextOptionsBuilder optionsBuilder,
+        DsqlConnectionOptions connectionOptions,
+        Action<DsqlDbContextOptionsBuilder>? dsqlOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(optionsBuilder);
+        ArgumentNullException.ThrowIfNull(connectionOptions);
+        return Configure(optionsBuilder, GetOrCreateExtension(optionsBuilder).WithConnectionOptions(connectionOptions), dsqlOptions);
     }
 
     /// <summary>
@@ -76,6 +88,15 @@ public static class DsqlDbContextOptionsBuilderExtensions
         where TContext : DbContext
         => (DbContextOptionsBuilder<TContext>)UseAuroraDsql((DbContextOptionsBuilder)optionsBuilder, hostClusterIdOrConnectionString, dsqlOptions);
 
+    /// <inheritdoc cref="UseAuroraDsql(DbContextOptionsBuilder, DsqlConnectionOptions, Action{DsqlDbContextOptionsBuilder}?)"/>
+    /// <typeparam name="TContext">The context type.</typeparam>
+    public static DbContextOptionsBuilder<TContext> UseAuroraDsql<TContext>(
+        this DbContextOptionsBuilder<TContext> optionsBuilder,
+        DsqlConnectionOptions connectionOptions,
+        Action<DsqlDbContextOptionsBuilder>? dsqlOptions = null)
+        where TContext : DbContext
+        => (DbContextOptionsBuilder<TContext>)UseAuroraDsql((DbContextOptionsBuilder)optionsBuilder, connectionOptions, dsqlOptions);
+
     /// <inheritdoc cref="UseAuroraDsql(DbContextOptionsBuilder, NpgsqlDataSource, Action{DsqlDbContextOptionsBuilder}?)"/>
     /// <typeparam name="TContext">The context type.</typeparam>
     public static DbContextOptionsBuilder<TContext> UseAuroraDsql<TContext>(
@@ -84,6 +105,21 @@ public static class DsqlDbContextOptionsBuilderExtensions
         Action<DsqlDbContextOptionsBuilder>? dsqlOptions = null)
         where TContext : DbContext
         => (DbContextOptionsBuilder<TContext>)UseAuroraDsql((DbContextOptionsBuilder)optionsBuilder, dataSource, dsqlOptions);
+
+    private static DbContextOptionsBuilder Configure(
+        DbContextOptionsBuilder optionsBuilder, DsqlOptionsExtension extension, Action<DsqlDbContextOptionsBuilder>? dsqlOptions)
+    {
+        ConfigureNpgsql(optionsBuilder, npgsql => npgsql.UseNpgsql());
+        AddOrUpdate(optionsBuilder, extension);
+        dsqlOptions?.Invoke(new DsqlDbContextOptionsBuilder(optionsBuilder));
+
+        // Resolve now, so a bad endpoint or region fails here with the connector's message (parsing does no I/O beyond
+        // reading AWS config files for a region), and give Npgsql the connection string (GetConnectionString(), logs, tools).
+        var connectionOptions = optionsBuilder.Options.FindExtension<DsqlOptionsExtension>()!.ConnectionOptions!;
+        var npgsql = optionsBuilder.Options.FindExtension<NpgsqlOptionsExtension>()!;
+        AddOrUpdate(optionsBuilder, npgsql.WithConnectionString(connectionOptions.ToNpgsqlConnectionStringBuilder().ConnectionString));
+        return optionsBuilder;
+    }
 
     // DSQL reports PostgreSQL 16; telling Npgsql keeps it from generating SQL newer servers only understand.
     // The application's own settings (applied afterwards through o.Npgsql(...)) still win.

@@ -30,20 +30,9 @@ internal static class DsqlStrings
         "An Aurora DSQL cluster has exactly one database ('postgres'), which always exists; it cannot be created. "
         + "Use EnsureCreated() to create the model's tables, or migrations (Database.Migrate()).";
 
-    public const string PasswordNotAllowed =
-        "The connection string passed to UseAuroraDsql contains a Password, but Aurora DSQL authenticates with IAM tokens that "
-        + "EFCore.Dsql generates for every new connection. Remove the Password and configure credentials with "
-        + "UseAuroraDsql(..., o => o.Credentials(...)) or o.Profile(...), or use the default AWS credential chain.";
 
-    public static string RegionRequired(string host)
-        => $"The AWS region of the Aurora DSQL endpoint '{host}' cannot be inferred from its name. "
-            + "Pass it with UseAuroraDsql(..., o => o.Region(\"us-east-1\")), or use the full endpoint '<cluster-id>.dsql.<region>.on.aws'.";
 
-    public static string UnknownRegion(string region)
-        => $"'{region}' is not an AWS region name. Pass a region such as 'us-east-1'.";
 
-    public const string EmptyConnectionSource =
-        "UseAuroraDsql needs a cluster endpoint ('<cluster-id>.dsql.<region>.on.aws'), a cluster ID (with a region), or a connection string with a Host.";
 
     public static string InvalidTokenDuration(TimeSpan duration)
         => $"The IAM token lifetime {duration} is outside what DSQL accepts (1 second to 7 days).";
@@ -51,9 +40,6 @@ internal static class DsqlStrings
     public static string InvalidIdentityCache(long cache)
         => $"An identity CACHE of {cache} is not accepted by Aurora DSQL: it must be 1 or at least 65536.";
 
-    public static string ProfileNotFound(string profile)
-        => $"The AWS profile '{profile}' was not found in the shared credentials or config files, or it has no usable credentials. "
-            + "Check ~/.aws/credentials and ~/.aws/config (or AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE), or pass credentials with o.Credentials(...).";
 
     public const string ProfileAndCredentials =
         "Both an AWS profile and explicit credentials were configured for Aurora DSQL; configure only one of o.Profile(...) and o.Credentials(...).";

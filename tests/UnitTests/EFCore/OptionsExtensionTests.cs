@@ -1,5 +1,6 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql and Npgsql internals on purpose
 using Amazon.Runtime;
+using Dsql.Npgsql;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
@@ -10,8 +11,10 @@ namespace EFCore.Dsql.UnitTests.EFCore;
 
 public class OptionsExtensionTests
 {
+    // A host that names no region, so every region is valid for it.
     private static DbContextOptionsExtensionInfo Info(Action<DsqlDbContextOptionsBuilder> configure)
-        => TestEndpoints.Options(configure).FindExtension<DsqlOptionsExtension>()!.Info;
+        => TestEndpoints.Options(o => configure(o.Region("us-east-1")), "Host=localhost;SSL Mode=Disable")
+            .FindExtension<DsqlOptionsExtension>()!.Info;
 
     public static TheoryData<string> BehaviourChangingSettings() => new()
     {
@@ -69,7 +72,7 @@ public class OptionsExtensionTests
 
         Assert.DoesNotContain(TestEndpoints.SecretKey, extension.Info.LogFragment);
         Assert.DoesNotContain("AKIDEXAMPLE", extension.Info.LogFragment);
-        Assert.DoesNotContain(TestEndpoints.SecretKey, extension.AuthSettings.ToString());
+        Assert.DoesNotContain(TestEndpoints.SecretKey, extension.ConnectionOptions!.ToString());
         var debugInfo = new Dictionary<string, string>();
         extension.Info.PopulateDebugInfo(debugInfo);
         Assert.DoesNotContain(debugInfo.Values, v => v.Contains(TestEndpoints.SecretKey));
@@ -80,13 +83,12 @@ public class OptionsExtensionTests
     {
         using var manager = new DsqlDataSourceManager([]);
         var npgsql = new NpgsqlOptionsExtension();
-        var baseline = new DsqlOptionsExtension().WithCredentials(TestEndpoints.Credentials);
+        var baseline = DsqlConnectionOptions.Parse("Host=localhost;SSL Mode=Disable", "us-east-1").WithCredentials(TestEndpoints.Credentials);
 
-        var first = manager.GetDataSource(baseline, npgsql, TestEndpoints.Endpoint);
-        var again = manager.GetDataSource(baseline.WithIdentityCacheSize(1), npgsql, TestEndpoints.Endpoint);
-        var otherCredentials = manager.GetDataSource(
-            baseline.WithCredentials(new BasicAWSCredentials("AKIDOTHER", "other")), npgsql, TestEndpoints.Endpoint);
-        var otherRegion = manager.GetDataSource(baseline.WithRegion("us-east-2"), npgsql, TestEndpoints.Endpoint);
+        var first = manager.GetDataSource(baseline, npgsql);
+        var again = manager.GetDataSource(DsqlConnectionOptions.Parse("Host=localhost;SSL Mode=Disable", "us-east-1").WithCredentials(TestEndpoints.Credentials), npgsql);
+        var otherCredentials = manager.GetDataSource(baseline.WithCredentials(new BasicAWSCredentials("AKIDOTHER", "other")), npgsql);
+        var otherRegion = manager.GetDataSource(baseline.WithRegion("us-east-2"), npgsql);
 
         Assert.Same(first, again);
         Assert.NotSame(first, otherCredentials);

@@ -1,5 +1,6 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql and Npgsql internals on purpose
 using Amazon.Runtime;
+using Dsql.Npgsql;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Metadata.Conventions;
@@ -46,22 +47,37 @@ public class UseAuroraDsqlTests
     {
         var ex = Assert.Throws<ArgumentException>(() => TestEndpoints.Options(source: TestEndpoints.ClusterId));
 
-        Assert.Contains("o.Region(", ex.Message);
-        Assert.Contains(TestEndpoints.ClusterId, ex.Message);
+        Assert.Contains("region", ex.Message, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
-    public void Region_is_inferred_from_PrivateLink_endpoints()
-        => Assert.Equal("ap-southeast-2", DsqlConnectionStringFactory.RegionFromHost(TestEndpoints.ClusterId + ".dsql-fnh4.ap-southeast-2.on.aws"));
+    public void Connection_options_overload_uses_the_connectors_options()
+    {
+        var connectionOptions = DsqlConnectionOptions.Parse(TestEndpoints.Endpoint).WithUsername("app").WithCredentials(TestEndpoints.Credentials);
+        var options = new DbContextOptionsBuilder().UseAuroraDsql(connectionOptions).Options;
+
+        Assert.Equal(connectionOptions, options.FindExtension<DsqlOptionsExtension>()!.ConnectionOptions);
+        Assert.Equal("app", new NpgsqlConnectionStringBuilder(options.FindExtension<NpgsqlOptionsExtension>()!.ConnectionString).Username);
+    }
+
+    [Fact]
+    public void Builder_settings_override_the_connection_options()
+    {
+        var options = TestEndpoints.Options(o => o.TokenDuration(TimeSpan.FromMinutes(5)));
+
+        var resolved = options.FindExtension<DsqlOptionsExtension>()!.ConnectionOptions!;
+        Assert.Equal((TimeSpan.FromMinutes(5), "us-east-1"), (resolved.TokenDuration, resolved.Region));
+        Assert.Same(TestEndpoints.Credentials, resolved.Credentials);
+    }
 
     [Fact]
     public void Connection_string_settings_win_over_defaults()
     {
-        var (connectionString, host, region) = DsqlConnectionStringFactory.Build(
-            "Host=127.0.0.1;Port=6543;Username=app;SSL Mode=Disable;Maximum Pool Size=7", "us-west-2");
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var options = TestEndpoints.Options(
+            o => o.Region("us-west-2"), "Host=127.0.0.1;Port=6543;Username=app;SSL Mode=Disable;Maximum Pool Size=7");
+        var builder = new NpgsqlConnectionStringBuilder(options.FindExtension<NpgsqlOptionsExtension>()!.ConnectionString);
 
-        Assert.Equal(("127.0.0.1", "us-west-2"), (host, region));
+        Assert.Equal("127.0.0.1", builder.Host);
         Assert.Equal(6543, builder.Port);
         Assert.Equal("app", builder.Username);
         Assert.Equal(SslMode.Disable, builder.SslMode);
@@ -74,7 +90,7 @@ public class UseAuroraDsqlTests
     {
         var ex = Assert.Throws<ArgumentException>(() => TestEndpoints.Options(source: $"Host={TestEndpoints.Endpoint};Password=hunter2"));
 
-        Assert.Contains("IAM tokens", ex.Message);
+        Assert.Contains("IAM token", ex.Message);
         Assert.DoesNotContain("hunter2", ex.Message);
     }
 

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using Amazon.Runtime;
-using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
+using Dsql.Npgsql;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 
@@ -17,6 +17,7 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
     public const long DefaultIdentityCacheSize = 65_536;
 
     private DbContextOptionsExtensionInfo? _info;
+    private DsqlConnectionOptions? _resolved;
 
     /// <summary>Creates an extension with default settings.</summary>
     public DsqlOptionsExtension()
@@ -28,6 +29,7 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
     protected DsqlOptionsExtension(DsqlOptionsExtension copyFrom)
     {
         ConnectionSource = copyFrom.ConnectionSource;
+        BaseConnectionOptions = copyFrom.BaseConnectionOptions;
         UsesExternalDataSource = copyFrom.UsesExternalDataSource;
         Region = copyFrom.Region;
         Profile = copyFrom.Profile;
@@ -43,6 +45,17 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
 
     /// <summary>What was passed to <c>UseAuroraDsql</c>: an endpoint, a cluster ID or a connection string.</summary>
     public virtual string? ConnectionSource { get; private set; }
+
+    /// <summary>The connector options passed to <c>UseAuroraDsql</c>, when those were used instead of a string.</summary>
+    public virtual DsqlConnectionOptions? BaseConnectionOptions { get; private set; }
+
+    /// <summary>
+    /// The connector options this context connects with: the string or options given to <c>UseAuroraDsql</c>, with the
+    /// builder's region, profile, credentials and token lifetime applied; <see langword="null"/> with an application
+    /// data source. Equal options share one data source; any difference (credentials by reference) gets its own.
+    /// </summary>
+    /// <exception cref="ArgumentException">The endpoint or region is invalid (the message says how to fix it).</exception>
+    public virtual DsqlConnectionOptions? ConnectionOptions => _resolved ??= Resolve(ConnectionSource);
 
     /// <summary>Whether the application passed its own <c>NpgsqlDataSource</c> (which then owns authentication).</summary>
     public virtual bool UsesExternalDataSource { get; private set; }
@@ -83,11 +96,53 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
     /// <summary>Returns a copy with a new connection source.</summary>
     /// <param name="connectionSource">An endpoint, a cluster ID or a connection string.</param>
     public virtual DsqlOptionsExtension WithConnectionSource(string connectionSource)
-        => With(e => { e.ConnectionSource = connectionSource; e.UsesExternalDataSource = false; });
+        => With(e => { e.ConnectionSource = connectionSource; e.BaseConnectionOptions = null; e.UsesExternalDataSource = false; });
+
+    /// <summary>Returns a copy connecting with connector options.</summary>
+    /// <param name="options">The options.</param>
+    public virtual DsqlOptionsExtension WithConnectionOptions(DsqlConnectionOptions options)
+        => With(e => { e.ConnectionSource = null; e.BaseConnectionOptions = options; e.UsesExternalDataSource = false; });
 
     /// <summary>Returns a copy marked as using an application-supplied data source.</summary>
     public virtual DsqlOptionsExtension WithExternalDataSource()
-        => With(e => { e.ConnectionSource = null; e.UsesExternalDataSource = true; });
+        => With(e => { e.ConnectionSource = null; e.BaseConnectionOptions = null; e.UsesExternalDataSource = true; });
+
+    /// <summary>
+    /// Resolves connector options for <paramref name="connectionSource"/> (or the configured options when it is
+    /// <see langword="null"/>) with this extension's overrides applied. Used for the configured source and for a
+    /// connection string set later (<c>Database.SetConnectionString</c>, <c>dotnet ef … --connection</c>).
+    /// </summary>
+    /// <param name="connectionSource">An endpoint, cluster ID or connection string; <see langword="null"/> for the configured one.</param>
+    public virtual DsqlConnectionOptions? Resolve(string? connectionSource)
+    {
+        var options = connectionSource is not null ? DsqlConnectionOptions.Parse(connectionSource, Region) : BaseConnectionOptions;
+        if (options is null)
+        {
+            return null;
+        }
+
+        if (connectionSource is null && Region is not null)
+        {
+            options = options.WithRegion(Region);
+        }
+
+        if (Profile is not null)
+        {
+            options = options.WithProfile(Profile);
+        }
+
+        if (Credentials is not null)
+        {
+            options = options.WithCredentials(Credentials);
+        }
+
+        if (TokenDuration is { } duration)
+        {
+            options = options.WithTokenDuration(duration);
+        }
+
+        return options;
+    }
 
     /// <summary>Returns a copy with a region.</summary>
     /// <param name="region">The AWS region.</param>
@@ -126,9 +181,6 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
     /// <summary>Returns a copy with an identity cache size.</summary>
     /// <param name="cacheSize">1 or at least 65536.</param>
     public virtual DsqlOptionsExtension WithIdentityCacheSize(long cacheSize) => With(e => e.IdentityCacheSize = cacheSize);
-
-    /// <summary>The settings that shape IAM tokens: two contexts differing in any of them never share a data source.</summary>
-    public virtual DsqlAuthSettings AuthSettings => new(Region, Profile, Credentials, TokenDuration);
 
     /// <summary>Creates a copy; override in a derived extension.</summary>
     protected virtual DsqlOptionsExtension Clone() => new(this);
@@ -176,6 +228,7 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
     private DsqlOptionsExtension With(Action<DsqlOptionsExtension> change)
     {
         var clone = Clone();
+        clone._resolved = null;
         change(clone);
         return clone;
     }
@@ -195,11 +248,13 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
         public override int GetServiceProviderHashCode()
         {
             var hash = new HashCode();
+            var auth = Extension.ConnectionOptions;
             hash.Add(Extension.UsesExternalDataSource);
-            hash.Add(Extension.Region);
-            hash.Add(Extension.Profile);
-            hash.Add(Extension.Credentials is null ? 0 : RuntimeHelpers.GetHashCode(Extension.Credentials));
-            hash.Add(Extension.TokenDuration);
+            hash.Add(auth?.Region);
+            hash.Add(auth?.Profile);
+            hash.Add(auth?.Credentials is null ? 0 : RuntimeHelpers.GetHashCode(auth.Credentials));
+            hash.Add(auth?.TokenDuration);
+            hash.Add(auth?.TimeProvider is null ? 0 : RuntimeHelpers.GetHashCode(auth.TimeProvider));
             hash.Add(Extension.RetryOnFailure);
             hash.Add(Extension.MaxRetryCount);
             hash.Add(Extension.BaseRetryDelay);
@@ -216,10 +271,7 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
         public override bool ShouldUseSameServiceProvider(DbContextOptionsExtensionInfo other)
             => other is ExtensionInfo otherInfo
                 && Extension.UsesExternalDataSource == otherInfo.Extension.UsesExternalDataSource
-                && Extension.Region == otherInfo.Extension.Region
-                && Extension.Profile == otherInfo.Extension.Profile
-                && ReferenceEquals(Extension.Credentials, otherInfo.Extension.Credentials)
-                && Extension.TokenDuration == otherInfo.Extension.TokenDuration
+                && SameAuth(Extension.ConnectionOptions, otherInfo.Extension.ConnectionOptions)
                 && Extension.RetryOnFailure == otherInfo.Extension.RetryOnFailure
                 && Extension.MaxRetryCount == otherInfo.Extension.MaxRetryCount
                 && Extension.BaseRetryDelay == otherInfo.Extension.BaseRetryDelay
@@ -227,12 +279,21 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
                 && Extension.ErrorCodesToAdd.SequenceEqual(otherInfo.Extension.ErrorCodesToAdd)
                 && Extension.IdentityCacheSize == otherInfo.Extension.IdentityCacheSize;
 
+        // The settings that shape tokens; the endpoint itself is not needed here (the data-source manager keys by all options).
+        private static bool SameAuth(DsqlConnectionOptions? a, DsqlConnectionOptions? b)
+            => a?.Region == b?.Region
+                && a?.Profile == b?.Profile
+                && ReferenceEquals(a?.Credentials, b?.Credentials)
+                && a?.TokenDuration == b?.TokenDuration
+                && ReferenceEquals(a?.TimeProvider, b?.TimeProvider);
+
         public override void PopulateDebugInfo(IDictionary<string, string> debugInfo)
         {
-            debugInfo["Dsql:Region"] = (Extension.Region ?? "").GetHashCode().ToString();
-            debugInfo["Dsql:Profile"] = (Extension.Profile ?? "").GetHashCode().ToString();
-            debugInfo["Dsql:Credentials"] = (Extension.Credentials is null ? 0 : RuntimeHelpers.GetHashCode(Extension.Credentials)).ToString();
-            debugInfo["Dsql:TokenDuration"] = Extension.TokenDuration.GetHashCode().ToString();
+            var auth = Extension.ConnectionOptions;
+            debugInfo["Dsql:Region"] = (auth?.Region ?? "").GetHashCode().ToString();
+            debugInfo["Dsql:Profile"] = (auth?.Profile ?? "").GetHashCode().ToString();
+            debugInfo["Dsql:Credentials"] = (auth?.Credentials is null ? 0 : RuntimeHelpers.GetHashCode(auth.Credentials)).ToString();
+            debugInfo["Dsql:TokenDuration"] = (auth?.TokenDuration).GetHashCode().ToString();
             debugInfo["Dsql:RetryOnFailure"] = Extension.RetryOnFailure.GetHashCode().ToString();
             debugInfo["Dsql:IdentityCacheSize"] = Extension.IdentityCacheSize.GetHashCode().ToString();
         }
@@ -241,19 +302,23 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
         private string BuildLogFragment()
         {
             var builder = new StringBuilder("AuroraDsql ");
-            if (Extension.Region is not null)
+            var auth = Extension.ConnectionOptions;
+            if (auth is not null)
             {
-                builder.Append("Region=").Append(Extension.Region).Append(' ');
-            }
+                builder.Append("Region=").Append(auth.Region).Append(' ');
+                if (auth.Profile is not null)
+                {
+                    builder.Append("Profile=").Append(auth.Profile).Append(' ');
+                }
 
-            if (Extension.Profile is not null)
-            {
-                builder.Append("Profile=").Append(Extension.Profile).Append(' ');
+                if (auth.Credentials is not null)
+                {
+                    builder.Append("Credentials=explicit ");
+                }
             }
-
-            if (Extension.Credentials is not null)
+            else
             {
-                builder.Append("Credentials=explicit ");
+                builder.Append("DataSource=application ");
             }
 
             builder.Append(Extension.RetryOnFailure ? $"MaxRetryCount={Extension.MaxRetryCount} " : "RetryOnFailure=false ");

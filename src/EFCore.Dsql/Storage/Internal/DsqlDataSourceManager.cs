@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
+using Dsql.Npgsql;
 using Npgsql;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
@@ -7,60 +7,52 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 
 /// <summary>
-/// Owns one <see cref="NpgsqlDataSource"/> (one connection pool, one token provider) per distinct DSQL configuration:
-/// the connection string <em>and</em> the auth settings. Npgsql's own manager keys by connection string only, which
-/// would let two contexts with different credentials or regions share the first one's tokens.
+/// Owns one <see cref="NpgsqlDataSource"/> (one connection pool, one token provider) per distinct
+/// <see cref="DsqlConnectionOptions"/>: endpoint, role, region, profile, credentials, token lifetime and Npgsql
+/// settings. Npgsql's own manager keys by connection string only, which would let two contexts with different
+/// credentials or regions share the first one's tokens.
 /// </summary>
 /// <remarks>
 /// This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.
 /// Singleton; thread-safe. Disposes its data sources when EF's internal service provider is disposed.
+/// Like Npgsql's <c>ConfigureDataSource</c>, a data-source configuration action is not part of the key: give contexts
+/// that share options the same action.
 /// </remarks>
 public class DsqlDataSourceManager(IEnumerable<INpgsqlDataSourceConfigurationPlugin> plugins) : IDisposable, IAsyncDisposable
 {
     private readonly INpgsqlDataSourceConfigurationPlugin[] _plugins = plugins.ToArray();
-    private readonly ConcurrentDictionary<(string ConnectionString, DsqlAuthSettings Auth), Lazy<NpgsqlDataSource>> _dataSources = new();
-    private readonly ConcurrentDictionary<(string Source, string? Region), (string ConnectionString, string Host, string Region)> _parsed = new();
+    private readonly ConcurrentDictionary<DsqlConnectionOptions, Lazy<NpgsqlDataSource>> _dataSources = new();
     private volatile bool _disposed;
 
     /// <summary>The number of data sources created so far (for diagnostics and tests).</summary>
     public int Count => _dataSources.Count;
 
-    /// <summary>Returns the shared data source for a DSQL configuration, creating it on first use.</summary>
-    /// <param name="dsqlOptions">The DSQL settings.</param>
-    /// <param name="npgsqlOptions">The Npgsql settings (data source configuration actions).</param>
-    /// <param name="connectionSource">The endpoint, cluster ID or connection string.</param>
-    public virtual NpgsqlDataSource GetDataSource(DsqlOptionsExtension dsqlOptions, NpgsqlOptionsExtension? npgsqlOptions, string connectionSource)
+    /// <summary>Returns the shared data source for <paramref name="options"/>, creating it on first use (no I/O).</summary>
+    /// <param name="options">The connector options.</param>
+    /// <param name="npgsqlOptions">The Npgsql settings (the application's data-source configuration action).</param>
+    public virtual NpgsqlDataSource GetDataSource(DsqlConnectionOptions options, NpgsqlOptionsExtension? npgsqlOptions)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var auth = dsqlOptions.AuthSettings;
-        // Parsed once per source: non-pooled contexts resolve their data source on every construction.
-        var (connectionString, host, region) = _parsed.GetOrAdd(
-            (connectionSource, auth.Region), static key => DsqlConnectionStringFactory.Build(key.Source, key.Region));
 
         // Lazy: two threads racing on the first use must not build (and leak) two pools.
         return _dataSources.GetOrAdd(
-            (connectionString, auth),
-            static (key, state) => new Lazy<NpgsqlDataSource>(() => state.Manager.Create(key.ConnectionString, state.Host, state.Region, key.Auth, state.Npgsql)),
-            (Manager: this, Host: host, Region: region, Npgsql: npgsqlOptions)).Value;
+            options,
+            static (key, state) => new Lazy<NpgsqlDataSource>(() => state.Manager.Create(key, state.Npgsql)),
+            (Manager: this, Npgsql: npgsqlOptions)).Value;
     }
 
-    /// <summary>Builds a data source: plugins first, then DSQL authentication, then the application's own configuration.</summary>
-    /// <param name="connectionString">The connection string without a password.</param>
-    /// <param name="host">The endpoint tokens are signed for.</param>
-    /// <param name="region">The AWS region.</param>
-    /// <param name="auth">The auth settings.</param>
+    /// <summary>Builds a data source: plugins first, then DSQL authentication and defaults, then the application's own configuration.</summary>
+    /// <param name="options">The connector options.</param>
     /// <param name="npgsqlOptions">The Npgsql settings.</param>
-    protected virtual NpgsqlDataSource Create(
-        string connectionString, string host, string region, DsqlAuthSettings auth, NpgsqlOptionsExtension? npgsqlOptions)
+    protected virtual NpgsqlDataSource Create(DsqlConnectionOptions options, NpgsqlOptionsExtension? npgsqlOptions)
     {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        var builder = new NpgsqlDataSourceBuilder();
         foreach (var plugin in _plugins)
         {
             plugin.Configure(builder);
         }
 
-        var tokens = new DsqlTokenProvider(host, region, auth);
-        builder.UsePasswordProvider(tokens.GetToken, tokens.GetTokenAsync);
+        builder.UseDsqlAuthentication(options);
         npgsqlOptions?.DataSourceBuilderAction?.Invoke(builder);
         return builder.Build();
     }

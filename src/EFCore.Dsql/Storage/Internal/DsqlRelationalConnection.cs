@@ -50,7 +50,7 @@ public class DsqlRelationalConnection : NpgsqlRelationalConnection
             if (value is not null && _dsqlDataSources is not null && _dsqlOptions is { UsesExternalDataSource: false })
             {
                 DbDataSource = _dsqlDataSources.GetDataSource(
-                    _dsqlOptions, Dependencies.ContextOptions.FindExtension<NpgsqlOptionsExtension>(), value);
+                    _dsqlOptions.Resolve(value)!, Dependencies.ContextOptions.FindExtension<NpgsqlOptionsExtension>());
                 return;
             }
 
@@ -84,9 +84,9 @@ public class DsqlRelationalConnection : NpgsqlRelationalConnection
 
         // UseAuroraDsql(endpoint | cluster ID | connection string): our IAM data source. Anything else
         // (an application's NpgsqlDataSource or DbConnection) is resolved exactly as Npgsql does.
-        return dsqlOptions is { ConnectionSource: { } source, UsesExternalDataSource: false }
+        return dsqlOptions?.ConnectionOptions is { } connectionOptions
             && npgsqlOptions is { DataSource: null, Connection: null }
-                ? dsqlDataSources.GetDataSource(dsqlOptions, npgsqlOptions, source)
+                ? dsqlDataSources.GetDataSource(connectionOptions, npgsqlOptions)
                 : npgsqlDataSources.GetDataSource(npgsqlOptions, options.FindExtension<CoreOptionsExtension>()?.ApplicationServiceProvider);
     }
 }
