@@ -1,3 +1,4 @@
 using BenchmarkDotNet.Running;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// Not typeof(Program): Dsql.Local (visible through InternalsVisibleTo) has a Program type too.
+BenchmarkSwitcher.FromAssembly(typeof(Dsql.Benchmarks.BenchContext).Assembly).Run(args);
