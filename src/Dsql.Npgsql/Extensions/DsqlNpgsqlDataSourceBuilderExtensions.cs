@@ -42,6 +42,25 @@ public static class DsqlNpgsqlDataSourceBuilderExtensions
     }
 
     /// <summary>
+    /// Configures a trimming/AOT-friendly <see cref="NpgsqlSlimDataSourceBuilder"/> for DSQL, exactly as
+    /// <see cref="UseDsqlAuthentication(NpgsqlDataSourceBuilder, DsqlConnectionOptions)"/> does.
+    /// </summary>
+    /// <param name="builder">The slim builder.</param>
+    /// <param name="options">The DSQL options.</param>
+    /// <returns>The same builder.</returns>
+    public static NpgsqlSlimDataSourceBuilder UseDsqlAuthentication(this NpgsqlSlimDataSourceBuilder builder, DsqlConnectionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        var tokenProvider = new DsqlAuthTokenProvider(options);
+        DsqlNpgsqlSettings.Apply(builder.ConnectionStringBuilder, options);
+        builder.UsePasswordProvider(
+            _ => tokenProvider.GenerateToken(),
+            (_, cancellationToken) => tokenProvider.GenerateTokenAsync(cancellationToken));
+        return builder;
+    }
+
+    /// <summary>
     /// Configures DSQL authentication from the builder's own connection string (its host, port, role and database), with
     /// the region read from the host, <paramref name="region"/> or the AWS environment.
     /// </summary>

@@ -105,6 +105,17 @@ public class DsqlNpgsqlSettingsTests
     }
 
     [Fact]
+    public void Slim_builder_gets_the_same_settings()
+    {
+        var options = DsqlConnectionOptions.Parse(Endpoint).WithUsername("reader");
+        var builder = new NpgsqlSlimDataSourceBuilder();
+
+        builder.UseDsqlAuthentication(options);
+
+        Assert.Equal(options.ToNpgsqlConnectionStringBuilder().ConnectionString, builder.ConnectionStringBuilder.ConnectionString);
+    }
+
+    [Fact]
     public void DsqlDataSource_builds_a_plain_npgsql_data_source_with_the_dsql_settings()
     {
         using var dataSource = DsqlDataSource.Create($"postgresql://reader@{Endpoint}/postgres?Maximum%20Pool%20Size=3");
