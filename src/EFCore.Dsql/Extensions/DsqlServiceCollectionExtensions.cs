@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Metadata.Conventions;
+using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata.Conventions.Infrastructure;
@@ -38,8 +39,7 @@ public static class DsqlServiceCollectionExtensions
         services.Replace(ServiceDescriptor.Singleton<IModelValidator, DsqlModelValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Scoped<IConventionSetPlugin, DsqlConventionSetPlugin>());
 
-        // The migrations services (SQL generator, migrator, history repository) are registered here too, by
-        // Migrations/Internal's registration method.
+        services.AddDsqlMigrations();
         return services;
     }
 }
