@@ -2,6 +2,7 @@
 #pragma warning disable EF1001
 
 using System.Transactions;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -22,11 +23,11 @@ internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
     private readonly DsqlMigrationsOptions _options;
 
     /// <summary>Creates the executor.</summary>
-    public DsqlMigrationCommandExecutor(IExecutionStrategy executionStrategy, DsqlMigrationsOptions options)
+    public DsqlMigrationCommandExecutor(IExecutionStrategy executionStrategy, DsqlMigrationsOptions options, IDbContextOptions contextOptions)
         : base(executionStrategy)
     {
         _executionStrategy = executionStrategy;
-        _options = options;
+        _options = DsqlMigrationsOptionsResolver.Resolve(contextOptions, options);
     }
 
     /// <inheritdoc />
