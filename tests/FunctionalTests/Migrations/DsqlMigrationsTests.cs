@@ -34,6 +34,22 @@ public sealed class DsqlMigrationsTests(DsqlLocalFixture fixture) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task UseAuroraDsql_applies_the_migrations_with_its_retrying_strategy()
+    {
+        await using var context = new ShopContext(new DbContextOptionsBuilder<ShopContext>()
+            .UseAuroraDsql(fixture.DataSource, dsql => dsql
+                .EnableRetryOnFailure()
+                .Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", ShopContext.Schema)))
+            .Options);
+
+        await context.Database.MigrateAsync();
+
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+        Assert.Equal(0, await ShopDatabase.InvalidIndexCountAsync(fixture));
+        Assert.IsType<DsqlMigrator>(context.GetService<IMigrator>());
+    }
+
+    [Fact]
     public void Applies_all_migrations_synchronously_too()
     {
         using var context = ShopDatabase.CreateContext(fixture.DataSource);
