@@ -1,0 +1,326 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using Amazon;
+using Amazon.Runtime;
+using Dsql.Local.Auth;
+using Dsql.Local.Backend;
+using Dsql.Local.Proxy;
+using Dsql.Local.Sql;
+using Dsql.Npgsql;
+using Npgsql;
+
+namespace Dsql.Local;
+
+/// <summary>
+/// A local Aurora DSQL emulator: a PostgreSQL wire-protocol proxy on loopback, in front of a real PostgreSQL, that checks
+/// IAM tokens and applies DSQL's dialect, transaction rules and optimistic concurrency.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var dsql = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
+/// await using var dataSource = dsql.CreateDataSource();
+/// </code>
+/// </example>
+public sealed class DsqlLocalServer : IAsyncDisposable
+{
+    private readonly DsqlLocalOptions _options;
+    private readonly TcpListener _listener;
+    private readonly Context _context;
+    private readonly IAsyncDisposable? _ownedBackend;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<ClientSession, byte> _sessions = new();
+    private readonly ConcurrentDictionary<string, byte> _knownRoles = new(StringComparer.Ordinal);
+    private readonly NpgsqlDataSource _backendAdmin;
+    private Task _acceptLoop = Task.CompletedTask;
+    private Task _jobLoop = Task.CompletedTask;
+    private int _disposed;
+
+    private DsqlLocalServer(DsqlLocalOptions options, TcpListener listener, string backendConnectionString, IAsyncDisposable? ownedBackend, X509Certificate2? certificate)
+    {
+        _options = options;
+        _listener = listener;
+        _ownedBackend = ownedBackend;
+        BackendConnectionString = backendConnectionString;
+        _backendAdmin = NpgsqlDataSource.Create(backendConnectionString);
+        Port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        _context = new Context(this, certificate, BackendEndpoint.FromConnectionString(backendConnectionString));
+    }
+
+    /// <summary>The loopback address the emulator listens on.</summary>
+    public string Host => "127.0.0.1";
+
+    /// <summary>The TCP port the emulator listens on.</summary>
+    public int Port { get; }
+
+    /// <summary>The host name tokens must be signed for: the configured endpoint, else <c>localhost</c>.</summary>
+    public string Endpoint => _options.Endpoint is { Length: > 0 } endpoint ? endpoint : "localhost";
+
+    /// <summary>The AWS region tokens must be scoped to.</summary>
+    public string Region => _options.Region;
+
+    /// <summary>The first configured credential, the one <see cref="GenerateAuthToken"/> signs with.</summary>
+    public DsqlLocalCredential Credential => _options.EffectiveCredentials[0];
+
+    /// <summary>Whether the emulator offers TLS (and therefore requires it, as DSQL does).</summary>
+    public bool TlsEnabled => _context.Certificate is not null;
+
+    /// <summary>An Npgsql connection string straight to the backend PostgreSQL (superuser, no emulation): for test set-up and inspection.</summary>
+    public string BackendConnectionString { get; }
+
+    /// <summary>How many client connections are open.</summary>
+    public int ConnectionCount => _sessions.Count;
+
+    /// <summary>Starts the emulator: its backend PostgreSQL (unless one is given) and the loopback listener.</summary>
+    /// <param name="options">The configuration; defaults when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The running emulator; dispose it to stop it and any PostgreSQL it started.</returns>
+    public static async Task<DsqlLocalServer> StartAsync(DsqlLocalOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new DsqlLocalOptions();
+        options.Validate();
+
+        IAsyncDisposable? owned = null;
+        string backend;
+        if (string.IsNullOrWhiteSpace(options.Backend))
+        {
+            var instance = await PostgresInstance.StartAsync(options.DataDirectory, cancellationToken).ConfigureAwait(false);
+            owned = instance;
+            backend = instance.ConnectionString;
+        }
+        else if (string.Equals(options.Backend, "docker", StringComparison.OrdinalIgnoreCase))
+        {
+            var container = await DockerBackend.StartAsync(cancellationToken).ConfigureAwait(false);
+            owned = container;
+            backend = container.ConnectionString;
+        }
+        else
+        {
+            backend = options.Backend;
+        }
+
+        TcpListener? listener = null;
+        try
+        {
+            await BootstrapAsync(backend, cancellationToken).ConfigureAwait(false);
+            listener = new TcpListener(IPAddress.Loopback, options.Port);
+            listener.Start(512);
+            var certificate = options.NoTls ? null : options.Certificate ?? SelfSignedCertificate.Create();
+            var server = new DsqlLocalServer(options, listener, backend, owned, certificate);
+            server._acceptLoop = server.AcceptLoopAsync();
+            server._jobLoop = server.JobLoopAsync();
+            options.Log?.Invoke(
+                $"Dsql.Local listening on 127.0.0.1:{server.Port} (region {options.Region}, endpoint {string.Join("/", options.AcceptedHosts)}, " +
+                $"{(options.NoAuth ? "no auth" : "IAM auth, access key ID " + string.Join(", ", options.EffectiveCredentials.Select(c => c.AccessKeyId)))}, " +
+                $"{(options.NoTls ? "no TLS" : "TLS")})");
+            return server;
+        }
+        catch
+        {
+            listener?.Stop();
+            if (owned is not null)
+            {
+                await owned.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Generates a valid auth token for <paramref name="user"/> (<c>DbConnectAdmin</c> for <c>admin</c>) with the emulator's credentials.</summary>
+    /// <param name="user">The role to connect as.</param>
+    /// <param name="expiresIn">The token lifetime; 15 minutes when <see langword="null"/>.</param>
+    /// <returns>The token, to be used as the password.</returns>
+    public string GenerateAuthToken(string user = "admin", TimeSpan? expiresIn = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(user);
+        var credentials = new BasicAWSCredentials(Credential.AccessKeyId, Credential.SecretAccessKey);
+        var region = RegionEndpoint.GetBySystemName(Region);
+        return user == "admin"
+            ? DsqlAuthTokenGenerator.GenerateDbConnectAdminAuthToken(credentials, region, Endpoint, expiresIn)
+            : DsqlAuthTokenGenerator.GenerateDbConnectAuthToken(credentials, region, Endpoint, expiresIn);
+    }
+
+    /// <summary>
+    /// An Npgsql connection string for <paramref name="user"/> with a freshly generated token (valid for
+    /// <paramref name="tokenLifetime"/>, 12 hours by default), TLS when enabled, and no reset on close (DSQL refuses DISCARD ALL).
+    /// </summary>
+    /// <param name="user">The role to connect as.</param>
+    /// <param name="tokenLifetime">How long the embedded token stays valid.</param>
+    /// <returns>The connection string.</returns>
+    public string GetConnectionString(string user = "admin", TimeSpan? tokenLifetime = null)
+    {
+        var builder = new NpgsqlConnectionStringBuilder
+        {
+            Host = Host,
+            Port = Port,
+            Database = "postgres",
+            Username = user,
+            Password = GenerateAuthToken(user, tokenLifetime ?? TimeSpan.FromHours(12)),
+            SslMode = TlsEnabled ? SslMode.Require : SslMode.Disable,
+            NoResetOnClose = true,
+        };
+        return builder.ConnectionString;
+    }
+
+    /// <summary>An <see cref="NpgsqlDataSource"/> for <paramref name="user"/> whose connections sign a fresh token each time.</summary>
+    /// <param name="user">The role to connect as.</param>
+    /// <param name="configure">Further configuration of the builder.</param>
+    /// <returns>The data source; the caller disposes it.</returns>
+    public NpgsqlDataSource CreateDataSource(string user = "admin", Action<NpgsqlDataSourceBuilder>? configure = null)
+    {
+        var builder = new NpgsqlDataSourceBuilder(GetConnectionString(user));
+        builder.ConnectionStringBuilder.Password = null;
+        builder.UsePasswordProvider(_ => GenerateAuthToken(user), (_, _) => ValueTask.FromResult(GenerateAuthToken(user)));
+        configure?.Invoke(builder);
+        return builder.Build();
+    }
+
+    /// <summary>Closes every client connection (as DSQL does when connections reach their maximum age).</summary>
+    public void CloseAllConnections(string reason = "terminating connection due to administrator command")
+    {
+        foreach (var session in _sessions.Keys)
+        {
+            session.Terminate(reason);
+        }
+    }
+
+    /// <summary>Stops listening, closes all connections and stops any PostgreSQL the emulator started.</summary>
+    /// <returns>A task that completes when everything has stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener.Stop();
+        foreach (var session in _sessions.Keys)
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            await Task.WhenAll(_acceptLoop, _jobLoop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await _backendAdmin.DisposeAsync().ConfigureAwait(false);
+        NpgsqlConnection.ClearAllPools();
+        if (_ownedBackend is not null)
+        {
+            await _ownedBackend.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+    }
+
+    private static async Task BootstrapAsync(string backendConnectionString, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(backendConnectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(BackendSchema.Sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+
+            var session = new ClientSession(_context, client, _stopping.Token);
+            _ = Task.Run(session.RunAsync);
+        }
+    }
+
+    /// <summary>Completes index builds in the background after <see cref="DsqlLocalOptions.IndexBuildDelay"/>, as DSQL's job runner does.</summary>
+    private async Task JobLoopAsync()
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await using var command = _backendAdmin.CreateCommand("SELECT dsql_local.complete_jobs(NULL, $1)");
+                    command.Parameters.Add(new NpgsqlParameter { Value = _options.IndexBuildDelay });
+                    await command.ExecuteScalarAsync(_stopping.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+                {
+                    // The backend is restarting or shutting down; the next tick retries.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task EnsureRoleAsync(string role, CancellationToken cancellationToken)
+    {
+        if (_knownRoles.ContainsKey(role))
+        {
+            return;
+        }
+
+        await using var command = _backendAdmin.CreateCommand(
+            $"DO $r$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {Quote(role, '\'')}) THEN CREATE ROLE {Quote(role, '"')}; END IF; END $r$");
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState == "23505")
+        {
+            // Created concurrently by another session's login.
+        }
+
+        _knownRoles.TryAdd(role, 0);
+    }
+
+    private static string Quote(string value, char quote) => quote + value.Replace(quote.ToString(), new string(quote, 2), StringComparison.Ordinal) + quote;
+
+    private sealed class Context(DsqlLocalServer server, X509Certificate2? certificate, BackendEndpoint backend) : ServerContext
+    {
+        private readonly DsqlTokenVerifier? _verifier = server._options.NoAuth
+            ? null
+            : new DsqlTokenVerifier(server._options.EffectiveCredentials, server._options.Region, server._options.AcceptedHosts);
+
+        public override X509Certificate2? Certificate => certificate;
+
+        public override DsqlTokenVerifier? Verifier => _verifier;
+
+        public override BackendEndpoint Backend => backend;
+
+        public override DsqlDialect Dialect { get; } = new();
+
+        public override TimeSpan MaxConnectionAge => server._options.MaxConnectionAge;
+
+        public override Action<string>? Log => server._options.Log;
+
+        public override Task EnsureRoleAsync(string role, CancellationToken cancellationToken) => server.EnsureRoleAsync(role, cancellationToken);
+
+        public override void Register(ClientSession session) => server._sessions.TryAdd(session, 0);
+
+        public override void Unregister(ClientSession session) => server._sessions.TryRemove(session, out _);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"Dsql.Local on {Host}:{Port}");
+}

@@ -1,0 +1,549 @@
+using System.Buffers.Binary;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Text;
+using Dsql.Local.Protocol;
+using Dsql.Local.Sql;
+
+namespace Dsql.Local.Proxy;
+
+/// <summary>
+/// One client connection: TLS and start-up, IAM token check, then a backend session and two pumps relaying messages,
+/// applying DSQL's rules to every statement on the way in and shaping answers on the way out.
+/// </summary>
+internal sealed class ClientSession : IAsyncDisposable
+{
+    private const string DsqlServerVersion = "16.15";
+
+    private readonly ServerContext _server;
+    private readonly TcpClient _client;
+    private readonly CancellationTokenSource _stop;
+    private readonly Queue<ResponseCycle> _cycles = new();
+    private readonly RefusalRegistry _refusals = new();
+    private readonly Dictionary<string, StatementPlan> _statements = [];
+    private readonly Dictionary<string, StatementPlan> _portals = [];
+    private ResponseCycle? _openCycle;
+    private BackendSession? _backend;
+    private SessionPlanner? _planner;
+    private byte[]? _heldCompletion;
+    private volatile string? _closeReason;
+
+    public ClientSession(ServerContext server, TcpClient client, CancellationToken serverStopping)
+    {
+        _server = server;
+        _client = client;
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);
+    }
+
+    /// <summary>The session's planner (its DSQL transaction state); <see langword="null"/> until logged in.</summary>
+    public SessionPlanner? Planner => _planner;
+
+    public string User { get; private set; } = "";
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            await RunCoreAsync(_stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or EndOfStreamException or OperationCanceledException or ObjectDisposedException
+                                      or SocketException or InvalidDataException or System.Security.Authentication.AuthenticationException)
+        {
+            // The client or the backend went away; nothing to report to anyone.
+        }
+        finally
+        {
+            await DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Closes the connection the way DSQL does at its maximum age: a FATAL error, then the socket closes.</summary>
+    public void Terminate(string reason)
+    {
+        _closeReason = reason;
+        _backend?.Dispose();
+    }
+
+    private async Task RunCoreAsync(CancellationToken cancellationToken)
+    {
+        _client.NoDelay = true;
+        Stream stream = _client.GetStream();
+        var reader = new MessageReader(stream);
+        Dictionary<string, string> parameters;
+        while (true)
+        {
+            var packet = await reader.ReadStartupPacketAsync(cancellationToken).ConfigureAwait(false);
+            var code = BinaryPrimitives.ReadInt32BigEndian(packet.Span);
+            if (code == ProtocolCodes.SslRequest)
+            {
+                if (_server.Certificate is null)
+                {
+                    await stream.WriteAsync("N"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                await stream.WriteAsync("S"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+                var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+                await tls.AuthenticateAsServerAsync(
+                    new SslServerAuthenticationOptions { ServerCertificate = _server.Certificate, ClientCertificateRequired = false },
+                    cancellationToken).ConfigureAwait(false);
+                stream = tls;
+                reader = new MessageReader(stream);
+                continue;
+            }
+
+            if (code == ProtocolCodes.GssEncRequest)
+            {
+                await stream.WriteAsync("N"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (code == ProtocolCodes.CancelRequest)
+            {
+                await ForwardCancelAsync(packet.ToArray(), cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            var writer0 = new MessageWriter(stream);
+            if (code != ProtocolCodes.ProtocolVersion3)
+            {
+                await FailAsync(writer0, "08P01", $"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}: Aurora DSQL speaks protocol 3.0", cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            parameters = ParseStartupParameters(packet.Span[4..]);
+            break;
+        }
+
+        var writer = new MessageWriter(stream);
+        if (!parameters.TryGetValue("user", out var user) || user.Length == 0)
+        {
+            await FailAsync(writer, "28000", "no PostgreSQL user name specified in startup packet", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        User = user;
+        var database = parameters.GetValueOrDefault("database", user);
+        if (_server.RequireTls && stream is not SslStream)
+        {
+            await FailAsync(writer, "28000", "SSL/TLS required: Aurora DSQL only accepts encrypted connections (use SSL Mode=Require, or start the emulator with --no-tls)", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // DSQL asks for the IAM token as a clear-text password (always over TLS).
+        writer.Write(ProtocolCodes.Authentication, b => b.Int32(3));
+        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var passwordMessage = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (passwordMessage.Type != ProtocolCodes.Password)
+        {
+            await FailAsync(writer, "08P01", $"expected a password message, got message type '{(char)passwordMessage.Type}'", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var password = new PayloadReader(passwordMessage.Payload.Span).CString();
+        if (_server.Verifier is { } verifier && verifier.Verify(user, password) is { } failure)
+        {
+            _server.Log?.Invoke($"refused login for role '{user}': {failure.Reason}");
+            await FailAsync(writer, failure.SqlState, $"password authentication failed for user \"{user}\": {failure.Reason}", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (database != "postgres")
+        {
+            await FailAsync(writer, "3D000", $"database \"{database}\" does not exist: Aurora DSQL has only the database \"postgres\"", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await _server.EnsureRoleAsync(user, cancellationToken).ConfigureAwait(false);
+        _backend = await BackendConnector.ConnectAsync(_server.Backend, user, parameters, cancellationToken).ConfigureAwait(false);
+        if (_backend.Error is { } backendError)
+        {
+            backendError.Fields['S'] = backendError.Fields['V'] = "FATAL";
+            writer.Write(ProtocolCodes.ErrorResponse, backendError.ToPayload());
+            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        _planner = new SessionPlanner(_server.Dialect, _refusals, user);
+        writer.Write(ProtocolCodes.Authentication, b => b.Int32(0));
+        foreach (var (type, payload) in _backend.StartupMessages)
+        {
+            WriteToClient(writer, type, payload);
+        }
+
+        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await PrepareBackendAsync(cancellationToken).ConfigureAwait(false);
+
+        _server.Register(this);
+        using var ageTimer = new Timer(
+            _ => Terminate($"terminating connection: it reached Aurora DSQL's maximum connection age of {_server.MaxConnectionAge.TotalSeconds:0} seconds; open a new connection"),
+            null, _server.MaxConnectionAge, Timeout.InfiniteTimeSpan);
+
+        reader.BeforeBlockingRead = () => _backend.Writer.FlushAsync(cancellationToken);
+        _backend.Reader.BeforeBlockingRead = () => writer.FlushAsync(cancellationToken);
+        var toBackend = PumpClientToBackendAsync(reader, cancellationToken);
+        var toClient = PumpBackendToClientAsync(writer, cancellationToken);
+        var first = await Task.WhenAny(toBackend, toClient).ConfigureAwait(false);
+        if (first == toClient && _closeReason is { } reason)
+        {
+            await FailAsync(writer, "08006", reason, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _backend.Dispose();
+        _client.Dispose();
+        try
+        {
+            await Task.WhenAll(toBackend, toClient).ConfigureAwait(false);
+        }
+        catch
+        {
+            // One side ending ends the other; its exception carries no news.
+        }
+    }
+
+    /// <summary>Prepares the emulator's own statements on the backend session (their answers are hidden).</summary>
+    private async Task PrepareBackendAsync(CancellationToken cancellationToken)
+    {
+        var backend = _backend!;
+        backend.Writer.Write(ProtocolCodes.Parse, b => b.CString(SessionPlanner.RowCheckStatement).CString(SessionPlanner.RowCheckSql).Int16(0));
+        backend.Writer.Write(ProtocolCodes.Sync, ReadOnlySpan<byte>.Empty);
+        await backend.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            var message = await backend.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (message.Type == ProtocolCodes.ErrorResponse)
+            {
+                throw new InvalidOperationException("The emulator could not prepare its row-limit check on the backend: " + PgError.Parse(message.Payload.Span));
+            }
+
+            if (message.Type == ProtocolCodes.ReadyForQuery)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task PumpClientToBackendAsync(MessageReader reader, CancellationToken cancellationToken)
+    {
+        var backend = _backend!.Writer;
+        var planner = _planner!;
+        while (true)
+        {
+            var message = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            switch (message.Type)
+            {
+                case ProtocolCodes.Query:
+                {
+                    var sql = new PayloadReader(message.Payload.Span).CString();
+                    var cycle = NewCycle(extended: false);
+                    var (backendSql, plans) = planner.PlanSimpleQuery(sql);
+                    foreach (var plan in plans)
+                    {
+                        cycle.Add(plan);
+                    }
+
+                    backend.Write(ProtocolCodes.Query, b => b.CString(backendSql));
+                    break;
+                }
+
+                case ProtocolCodes.Parse:
+                {
+                    var payload = new PayloadReader(message.Payload.Span);
+                    var name = payload.CString();
+                    var sql = payload.CString();
+                    var rest = payload.Rest();
+                    EnsureOpenCycle();
+                    var plan = planner.PlanExtended(sql);
+                    _statements[name] = plan;
+                    var rewritten = new PayloadBuilder().CString(name).CString(plan.BackendSql).Bytes(rest);
+                    backend.Write(ProtocolCodes.Parse, rewritten.AsSpan());
+                    break;
+                }
+
+                case ProtocolCodes.Bind:
+                {
+                    var payload = new PayloadReader(message.Payload.Span);
+                    var portal = payload.CString();
+                    var statement = payload.CString();
+                    EnsureOpenCycle();
+                    _portals[portal] = _statements.GetValueOrDefault(statement) ?? StatementPlan.PassThrough("");
+                    backend.Write(message.Type, message.Payload.Span);
+                    break;
+                }
+
+                case ProtocolCodes.Execute:
+                {
+                    var payload = new PayloadReader(message.Payload.Span);
+                    var portal = payload.CString();
+                    var maxRows = payload.Int32();
+                    var cycle = EnsureOpenCycle();
+                    var plan = _portals.GetValueOrDefault(portal) ?? StatementPlan.PassThrough("");
+                    cycle.Add(plan);
+                    planner.OnExecute(plan);
+                    backend.Write(message.Type, message.Payload.Span);
+                    if (plan.CheckRowLimit && maxRows == 0)
+                    {
+                        // Count the transaction's changed rows right after the statement, inside the same transaction.
+                        cycle.Add(SessionPlanner.RowCheckPlan);
+                        backend.Write(ProtocolCodes.Bind, b => b.CString(SessionPlanner.RowCheckStatement).CString(SessionPlanner.RowCheckStatement).Int16(0).Int16(0).Int16(0));
+                        backend.Write(ProtocolCodes.Execute, b => b.CString(SessionPlanner.RowCheckStatement).Int32(0));
+                    }
+
+                    break;
+                }
+
+                case ProtocolCodes.Close:
+                {
+                    var payload = new PayloadReader(message.Payload.Span);
+                    var kind = payload.Byte();
+                    var name = payload.CString();
+                    EnsureOpenCycle();
+                    (kind == (byte)'S' ? _statements : _portals).Remove(name);
+                    backend.Write(message.Type, message.Payload.Span);
+                    break;
+                }
+
+                case ProtocolCodes.Sync:
+                    EnsureOpenCycle();
+                    _openCycle = null;
+                    planner.OnSync();
+                    backend.Write(message.Type, message.Payload.Span);
+                    break;
+
+                case (byte)'F': // FunctionCall: answered like a query, with its own ReadyForQuery.
+                    NewCycle(extended: false);
+                    backend.Write(message.Type, message.Payload.Span);
+                    break;
+
+                case ProtocolCodes.Terminate:
+                    backend.Write(message.Type, message.Payload.Span);
+                    await backend.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    return;
+
+                default:
+                    if (message.Type == ProtocolCodes.Describe)
+                    {
+                        EnsureOpenCycle();
+                    }
+
+                    backend.Write(message.Type, message.Payload.Span);
+                    break;
+            }
+
+            if (message.Type is ProtocolCodes.Sync or ProtocolCodes.Flush or ProtocolCodes.Query && !reader.HasBufferedData)
+            {
+                await backend.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private ResponseCycle NewCycle(bool extended, bool hidden = false)
+    {
+        var cycle = new ResponseCycle { Hidden = hidden };
+        lock (_cycles)
+        {
+            _cycles.Enqueue(cycle);
+        }
+
+        if (extended)
+        {
+            _openCycle = cycle;
+        }
+
+        return cycle;
+    }
+
+    private ResponseCycle EnsureOpenCycle() => _openCycle ?? NewCycle(extended: true);
+
+    private ResponseCycle? FrontCycle()
+    {
+        lock (_cycles)
+        {
+            return _cycles.Count > 0 ? _cycles.Peek() : null;
+        }
+    }
+
+    private async Task PumpBackendToClientAsync(MessageWriter client, CancellationToken cancellationToken)
+    {
+        var reader = _backend!.Reader;
+        var planner = _planner!;
+        while (true)
+        {
+            var message = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var cycle = FrontCycle();
+            var current = cycle?.Current;
+            var hidden = cycle?.Hidden == true || current?.Hidden == true;
+            switch (message.Type)
+            {
+                case ProtocolCodes.CommandComplete:
+                    cycle?.Advance();
+                    if (hidden)
+                    {
+                        ReleaseHeldCompletion(client);
+                        break;
+                    }
+
+                    var tag = current?.TagOverride is { } overridden
+                        ? Encoding.UTF8.GetBytes(overridden + "\0")
+                        : message.Payload.ToArray();
+                    planner.OnCommandComplete(current, Encoding.UTF8.GetString(tag).TrimEnd('\0'));
+                    if (current?.CheckRowLimit == true && cycle!.Current == SessionPlanner.RowCheckPlan)
+                    {
+                        _heldCompletion = tag;
+                    }
+                    else
+                    {
+                        client.Write(ProtocolCodes.CommandComplete, tag);
+                    }
+
+                    break;
+
+                case ProtocolCodes.EmptyQueryResponse or ProtocolCodes.PortalSuspended:
+                    cycle?.Advance();
+                    client.Write(message.Type, message.Payload.Span);
+                    break;
+
+                case ProtocolCodes.ErrorResponse:
+                {
+                    _heldCompletion = null;
+                    var error = PgError.Parse(message.Payload.Span);
+                    var translated = _refusals.Translate(error) ?? Clean(error);
+                    planner.OnError(translated);
+                    if (cycle?.Hidden != true)
+                    {
+                        client.Write(ProtocolCodes.ErrorResponse, translated.ToPayload());
+                    }
+
+                    break;
+                }
+
+                case ProtocolCodes.ReadyForQuery:
+                {
+                    ReleaseHeldCompletion(client);
+                    bool idle;
+                    lock (_cycles)
+                    {
+                        if (_cycles.Count > 0)
+                        {
+                            _cycles.Dequeue();
+                        }
+
+                        idle = _cycles.Count == 0 && _openCycle is null;
+                    }
+
+                    var status = (char)message.Payload.Span[0];
+                    planner.OnReadyForQuery(status, idle);
+                    if (cycle?.Hidden != true)
+                    {
+                        client.Write(message.Type, message.Payload.Span);
+                    }
+
+                    break;
+                }
+
+                default:
+                    if (!hidden)
+                    {
+                        WriteToClient(client, message.Type, message.Payload.Span);
+                    }
+
+                    break;
+            }
+
+            if (!reader.HasBufferedData)
+            {
+                await client.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void ReleaseHeldCompletion(MessageWriter client)
+    {
+        if (_heldCompletion is { } held)
+        {
+            _heldCompletion = null;
+            client.Write(ProtocolCodes.CommandComplete, held);
+        }
+    }
+
+    /// <summary>Drops the PL/pgSQL context of errors the emulator's own backend functions raise.</summary>
+    private static PgError Clean(PgError error)
+    {
+        if (error.Fields.GetValueOrDefault('W') is { } where && (where.Contains("dsql_local.", StringComparison.Ordinal) || where.Contains("sys.wait_for_job", StringComparison.Ordinal)))
+        {
+            error.Fields.Remove('W');
+            error.Fields.Remove('F');
+            error.Fields.Remove('L');
+            error.Fields.Remove('R');
+        }
+
+        return error;
+    }
+
+    private static void WriteToClient(MessageWriter writer, byte type, ReadOnlySpan<byte> payload)
+    {
+        if (type == ProtocolCodes.ParameterStatus)
+        {
+            var reader = new PayloadReader(payload);
+            var name = reader.CString();
+            if (name == "server_version")
+            {
+                writer.Write(type, b => b.CString(name).CString(DsqlServerVersion));
+                return;
+            }
+        }
+
+        writer.Write(type, payload);
+    }
+
+    private async Task ForwardCancelAsync(byte[] packet, CancellationToken cancellationToken)
+    {
+        using var backend = new TcpClient();
+        await backend.ConnectAsync(_server.Backend.Host, _server.Backend.Port, cancellationToken).ConfigureAwait(false);
+        var framed = new byte[packet.Length + 4];
+        BinaryPrimitives.WriteInt32BigEndian(framed, framed.Length);
+        packet.CopyTo(framed, 4);
+        var stream = backend.GetStream();
+        await stream.WriteAsync(framed, cancellationToken).ConfigureAwait(false);
+        // The backend closes the connection once it has handled the request.
+        await stream.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task FailAsync(MessageWriter writer, string sqlState, string message, CancellationToken cancellationToken)
+    {
+        writer.Write(ProtocolCodes.ErrorResponse, new PgError("FATAL", sqlState, message).ToPayload());
+        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Dictionary<string, string> ParseStartupParameters(ReadOnlySpan<byte> payload)
+    {
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        var reader = new PayloadReader(payload);
+        while (!reader.AtEnd)
+        {
+            var name = reader.CString();
+            if (name.Length == 0)
+            {
+                break;
+            }
+
+            parameters[name] = reader.CString();
+        }
+
+        return parameters;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _server.Unregister(this);
+        if (!_stop.IsCancellationRequested)
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+        }
+
+        _backend?.Dispose();
+        _client.Dispose();
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,30 @@
+using System.Security.Cryptography.X509Certificates;
+using Dsql.Local.Auth;
+using Dsql.Local.Sql;
+
+namespace Dsql.Local.Proxy;
+
+/// <summary>What every client session shares: configuration, the token verifier, the backend, and the live sessions.</summary>
+internal abstract class ServerContext
+{
+    public abstract X509Certificate2? Certificate { get; }
+
+    /// <summary>DSQL only accepts encrypted connections; when TLS is on, plain-text logins are refused.</summary>
+    public bool RequireTls => Certificate is not null;
+
+    public abstract DsqlTokenVerifier? Verifier { get; }
+
+    public abstract BackendEndpoint Backend { get; }
+
+    public abstract DsqlDialect Dialect { get; }
+
+    public abstract TimeSpan MaxConnectionAge { get; }
+
+    public abstract Action<string>? Log { get; }
+
+    public abstract Task EnsureRoleAsync(string role, CancellationToken cancellationToken);
+
+    public abstract void Register(ClientSession session);
+
+    public abstract void Unregister(ClientSession session);
+}

@@ -1,0 +1,217 @@
+using System.Text;
+using Dsql.Local.Protocol;
+using Dsql.Local.Proxy;
+
+namespace Dsql.Local.Sql;
+
+/// <summary>
+/// One session's view of DSQL's transaction rules: it predicts the transaction state from the statements the client
+/// sends (so pipelined statements are judged in order), corrects it from the backend's <c>ReadyForQuery</c>, and plans each
+/// statement: forwarded, rewritten, or refused.
+/// </summary>
+internal sealed class SessionPlanner
+{
+    /// <summary>The emulator's own prepared statement that enforces the per-transaction row limit.</summary>
+    public const string RowCheckStatement = "dsql_local_rowcheck";
+
+    public const string RowCheckSql = "SELECT dsql_local.check_row_limit()";
+
+    public static readonly StatementPlan RowCheckPlan = new() { BackendSql = RowCheckSql, Hidden = true };
+
+    private readonly DsqlDialect _dialect;
+    private readonly RefusalRegistry _refusals;
+    private readonly object _gate = new();
+    private bool _inBlock;
+    private int _ddlCount;
+    private int _dmlCount;
+
+    public SessionPlanner(DsqlDialect dialect, RefusalRegistry refusals, string user)
+    {
+        _dialect = dialect;
+        _refusals = refusals;
+        User = user;
+    }
+
+    public string User { get; }
+
+    /// <summary>Whether the session is (predicted to be) inside an explicit transaction block.</summary>
+    public bool InTransactionBlock
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _inBlock;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Plans a simple-protocol query. DSQL checks a multi-statement query as a whole before running any of it, so a refusal
+    /// anywhere answers the whole query with that one error.
+    /// </summary>
+    public (string BackendSql, IReadOnlyList<StatementPlan> Plans) PlanSimpleQuery(string sql)
+    {
+        var statements = SqlLexer.Split(sql);
+        if (statements.Count == 0)
+        {
+            return (sql, [StatementPlan.PassThrough(sql)]);
+        }
+
+        lock (_gate)
+        {
+            var saved = (_inBlock, _ddlCount, _dmlCount);
+            var plans = new List<StatementPlan>();
+            var backend = new StringBuilder();
+            foreach (var statement in statements)
+            {
+                var analysis = Judge(_dialect.Analyze(statement));
+                if (analysis.Refusal is { } refusal)
+                {
+                    (_inBlock, _ddlCount, _dmlCount) = saved;
+                    var marker = _refusals.Register(refusal);
+                    return (marker, [new StatementPlan { BackendSql = marker }]);
+                }
+
+                var plan = ToPlan(analysis);
+                if (backend.Length > 0)
+                {
+                    backend.Append(";\n");
+                }
+
+                backend.Append(plan.BackendSql);
+                plans.Add(plan);
+                if (plan.CheckRowLimit)
+                {
+                    backend.Append(";\n").Append(RowCheckSql);
+                    plans.Add(RowCheckPlan);
+                }
+            }
+
+            EndImplicitTransaction();
+            return (backend.ToString(), plans);
+        }
+    }
+
+    /// <summary>Plans one extended-protocol statement (a <c>Parse</c>).</summary>
+    public StatementPlan PlanExtended(string sql)
+    {
+        var statements = SqlLexer.Split(sql);
+        if (statements.Count != 1)
+        {
+            // Empty, or several statements, which PostgreSQL itself refuses in a Parse message.
+            return StatementPlan.PassThrough(sql);
+        }
+
+        lock (_gate)
+        {
+            var analysis = Judge(_dialect.Analyze(statements[0]));
+            if (analysis.Refusal is { } refusal)
+            {
+                return new StatementPlan { BackendSql = _refusals.Register(refusal) };
+            }
+
+            return ToPlan(analysis);
+        }
+    }
+
+    public void OnExecute(StatementPlan plan)
+    {
+    }
+
+    /// <summary>A <c>Sync</c> ends an implicit (no BEGIN) transaction.</summary>
+    public void OnSync()
+    {
+        lock (_gate)
+        {
+            EndImplicitTransaction();
+        }
+    }
+
+    public void OnCommandComplete(StatementPlan? plan, string tag)
+    {
+    }
+
+    public void OnError(PgError error)
+    {
+    }
+
+    /// <summary>The backend's transaction status is authoritative once nothing else is in flight.</summary>
+    public void OnReadyForQuery(char status, bool idle)
+    {
+        if (!idle)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var inBlock = status is 'T' or 'E';
+            if (!inBlock)
+            {
+                _ddlCount = _dmlCount = 0;
+            }
+
+            _inBlock = inBlock;
+        }
+    }
+
+    private void EndImplicitTransaction()
+    {
+        if (!_inBlock)
+        {
+            _ddlCount = _dmlCount = 0;
+        }
+    }
+
+    /// <summary>Applies the transaction rules to an analysis and advances the predicted state.</summary>
+    private StatementAnalysis Judge(StatementAnalysis analysis)
+    {
+        if (analysis.Refusal is not null)
+        {
+            return analysis;
+        }
+
+        switch (analysis.Kind)
+        {
+            case StatementKind.Begin:
+                _inBlock = true;
+                _ddlCount = _dmlCount = 0;
+                break;
+            case StatementKind.Commit or StatementKind.Rollback:
+                _inBlock = false;
+                _ddlCount = _dmlCount = 0;
+                break;
+            case StatementKind.Ddl:
+                if (_ddlCount > 0)
+                {
+                    return StatementAnalysis.Refuse(StatementKind.Ddl, "0A000", "multiple ddl statements not supported in a transaction");
+                }
+
+                if (_dmlCount > 0)
+                {
+                    return StatementAnalysis.Refuse(StatementKind.Ddl, "0A000", "ddl and dml are not supported in the same transaction");
+                }
+
+                _ddlCount++;
+                break;
+            case StatementKind.Dml:
+                if (_ddlCount > 0)
+                {
+                    return StatementAnalysis.Refuse(StatementKind.Dml, "0A000", "ddl and dml are not supported in the same transaction");
+                }
+
+                _dmlCount++;
+                break;
+        }
+
+        return analysis;
+    }
+
+    private static StatementPlan ToPlan(StatementAnalysis analysis) => new()
+    {
+        BackendSql = analysis.BackendSql,
+        TagOverride = analysis.TagOverride,
+        CheckRowLimit = analysis.Writes,
+    };
+}

@@ -1,0 +1,22 @@
+using Dsql.Local.Protocol;
+
+namespace Dsql.Local.Sql;
+
+/// <summary>What the dialect makes of one statement: its kind, a refusal, or the backend SQL that emulates it.</summary>
+internal sealed record StatementAnalysis(StatementKind Kind, string BackendSql)
+{
+    /// <summary>The DSQL error to answer instead of running the statement.</summary>
+    public PgError? Refusal { get; init; }
+
+    /// <summary>The command tag DSQL answers with when the backend's differs.</summary>
+    public string? TagOverride { get; init; }
+
+    /// <summary>The statement writes rows (checked against the per-transaction row limit).</summary>
+    public bool Writes => Kind == StatementKind.Dml;
+
+    /// <summary>The tables the statement writes or whose schema it changes (lower-case, unqualified), for conflict tracking.</summary>
+    public IReadOnlyList<string> Tables { get; init; } = [];
+
+    public static StatementAnalysis Refuse(StatementKind kind, string sqlState, string message)
+        => new(kind, "") { Refusal = new PgError("ERROR", sqlState, message) };
+}
