@@ -133,6 +133,24 @@ public sealed class DsqlMigrationsTests(DsqlLocalFixture fixture) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task Resumed_after_a_crash_while_an_index_was_building_waits_for_that_build()
+    {
+        await using (var crashing = ShopDatabase.CreateContext(
+                         fixture.DataSource, interceptors: new CrashAfterStatementInterceptor("CREATE UNIQUE INDEX ASYNC \"IX_Customers_Email\"")))
+        {
+            await Assert.ThrowsAsync<IOException>(() => crashing.Database.MigrateAsync());
+        }
+
+        Assert.Equal(1, await ShopDatabase.InvalidIndexCountAsync(fixture));
+
+        await using var context = ShopDatabase.CreateContext(fixture.DataSource);
+        await context.Database.MigrateAsync();
+
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+        Assert.Equal(0, await ShopDatabase.InvalidIndexCountAsync(fixture));
+    }
+
+    [Fact]
     public async Task Takes_over_the_expired_lease_of_a_crashed_migrator_and_finishes_its_migration()
     {
         await using (var crashing = ShopDatabase.CreateContext(
