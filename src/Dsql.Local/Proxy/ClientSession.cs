@@ -330,8 +330,9 @@ internal sealed class ClientSession : IAsyncDisposable
                     {
                         // Count the transaction's changed rows right after the statement, inside the same transaction.
                         cycle.Add(SessionPlanner.RowCheckPlan);
-                        backend.Write(ProtocolCodes.Bind, b => b.CString(SessionPlanner.RowCheckStatement).CString(SessionPlanner.RowCheckStatement).Int16(0).Int16(0).Int16(0));
-                        backend.Write(ProtocolCodes.Execute, b => b.CString(SessionPlanner.RowCheckStatement).Int32(0));
+                        // The unnamed portal: named portals live until the transaction ends. The client's statement ran to completion.
+                        backend.Write(ProtocolCodes.Bind, b => b.CString("").CString(SessionPlanner.RowCheckStatement).Int16(0).Int16(0).Int16(0));
+                        backend.Write(ProtocolCodes.Execute, b => b.CString("").Int32(0));
                     }
 
                     break;
