@@ -1,3 +1,5 @@
+using System.Reflection;
 using BenchmarkDotNet.Running;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// GetExecutingAssembly rather than typeof(Program): Dsql.Local's internal Program is visible here too (CS0436).
+BenchmarkSwitcher.FromAssembly(Assembly.GetExecutingAssembly()).Run(args);

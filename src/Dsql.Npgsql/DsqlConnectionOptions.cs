@@ -1,0 +1,626 @@
+using System.Globalization;
+using System.Text;
+using Amazon;
+using Amazon.Runtime;
+using Dsql.Npgsql.Internal;
+using Npgsql;
+
+namespace Dsql.Npgsql;
+
+/// <summary>
+/// Everything needed to open IAM-authenticated connections to an Amazon Aurora DSQL cluster: the endpoint, region, role,
+/// database, how to obtain AWS credentials, the token lifetime, and any other Npgsql settings.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Instances are immutable; every <c>With…</c> method returns a changed copy. Two instances are equal when every setting
+/// is equal (<see cref="Credentials"/> and <see cref="TimeProvider"/> by reference), so they can key caches such as EF Core's
+/// service-provider cache. <see cref="ToString"/> never shows a secret.
+/// </para>
+/// <para>
+/// Defaults: user <c>admin</c>, database <c>postgres</c>, port 5432, token lifetime 900 s. For DSQL endpoints
+/// (<c>*.on.aws</c>) the connection uses <c>SSL Mode=VerifyFull</c> with direct TLS negotiation; every connection gets
+/// <c>Connection Lifetime=3300</c>, <c>No Reset On Close=true</c> (DSQL refuses <c>DISCARD ALL</c>), <c>Enlist=false</c>
+/// and an <c>Application Name</c> naming this connector. Each can be overridden.
+/// </para>
+/// </remarks>
+public sealed class DsqlConnectionOptions : IEquatable<DsqlConnectionOptions>
+{
+    /// <summary>The default database role: <c>admin</c>, which gets <c>DbConnectAdmin</c> tokens.</summary>
+    public const string DefaultUsername = "admin";
+
+    /// <summary>The default (and only) DSQL database: <c>postgres</c>.</summary>
+    public const string DefaultDatabase = "postgres";
+
+    /// <summary>The default port: 5432.</summary>
+    public const int DefaultPort = 5432;
+
+    /// <summary>The default token lifetime: 900 seconds.</summary>
+    public static TimeSpan DefaultTokenDuration => DsqlAuthTokenGenerator.DefaultExpiresIn;
+
+    /// <summary>The default pooled-connection lifetime: 3300 seconds, below DSQL's one-hour connection limit.</summary>
+    public static TimeSpan DefaultConnectionLifetime { get; } = TimeSpan.FromSeconds(3300);
+
+    /// <summary>The default <c>application_name</c>: this connector's name and version, for example <c>dsql-npgsql/0.1.0</c>.</summary>
+    public static string DefaultApplicationName => ConnectorVersion.ApplicationName;
+
+    private const string Admin = DefaultUsername;
+
+    // Keywords that are first-class options rather than pass-through settings.
+    private static readonly string[] LiftedKeywords = ["SSL Mode", "Connection Lifetime", "Application Name"];
+    private static readonly string[] IdentityKeywords = ["Host", "Port", "Username", "Database", "Password", "Passfile"];
+
+    private DsqlConnectionOptions(string host, string region)
+    {
+        Host = host;
+        Region = region;
+    }
+
+    /// <summary>The cluster endpoint (or, for a tunnel or emulator, any host name).</summary>
+    public string Host { get; private set; }
+
+    /// <summary>The AWS region the tokens are signed for, for example <c>us-east-1</c>.</summary>
+    public string Region { get; private set; }
+
+    /// <summary>The database role; <c>admin</c> gets <c>DbConnectAdmin</c> tokens, every other role <c>DbConnect</c> tokens.</summary>
+    public string Username { get; private set; } = DefaultUsername;
+
+    /// <summary>The database; DSQL has only <c>postgres</c>.</summary>
+    public string Database { get; private set; } = DefaultDatabase;
+
+    /// <summary>The TCP port.</summary>
+    public int Port { get; private set; } = DefaultPort;
+
+    /// <summary>The AWS profile to take credentials (and, if needed, the region) from; <see langword="null"/> for the default chain.</summary>
+    public string? Profile { get; private set; }
+
+    /// <summary>How long each generated token is valid (1 second to 7 days). A token is checked only when a connection opens.</summary>
+    public TimeSpan TokenDuration { get; private set; } = DefaultTokenDuration;
+
+    /// <summary>
+    /// The caller's AWS credentials; when set they take precedence over <see cref="Profile"/> and the default chain.
+    /// Compared by reference.
+    /// </summary>
+    public AWSCredentials? Credentials { get; private set; }
+
+    /// <summary>The clock that dates token signatures (tests); <see langword="null"/> for the system clock. Compared by reference.</summary>
+    public TimeProvider? TimeProvider { get; private set; }
+
+    /// <summary>An explicit SSL mode; <see langword="null"/> applies the default (<see cref="global::Npgsql.SslMode.VerifyFull"/> for DSQL endpoints, Npgsql's own otherwise).</summary>
+    public SslMode? SslMode { get; private set; }
+
+    /// <summary>An explicit pooled-connection lifetime; <see langword="null"/> applies <see cref="DefaultConnectionLifetime"/>. Zero disables it.</summary>
+    public TimeSpan? ConnectionLifetime { get; private set; }
+
+    /// <summary>An explicit <c>application_name</c>; <see langword="null"/> applies <see cref="DefaultApplicationName"/>.</summary>
+    public string? ApplicationName { get; private set; }
+
+    /// <summary>
+    /// Every other Npgsql setting (for example <c>Maximum Pool Size=20;Timeout=30</c>), as a canonical Npgsql keyword string
+    /// sorted by keyword; empty when there are none.
+    /// </summary>
+    public string NpgsqlSettings { get; private set; } = "";
+
+    /// <summary>The region as an SDK <see cref="RegionEndpoint"/>.</summary>
+    public RegionEndpoint RegionEndpoint => RegionEndpoint.GetBySystemName(Region);
+
+    /// <summary>Whether <see cref="Host"/> is a DSQL endpoint (<c>….dsql….{region}.on.aws</c>), as opposed to a tunnel or emulator.</summary>
+    public bool IsDsqlEndpoint => DsqlEndpoint.TryGetRegion(Host, out _);
+
+    /// <summary>The 26-character cluster ID when <see cref="Host"/> is a cluster endpoint, else <see langword="null"/>.</summary>
+    public string? ClusterId => DsqlEndpoint.ClusterIdOf(Host);
+
+    /// <summary>Whether tokens are <c>DbConnectAdmin</c> tokens (the role is <c>admin</c>).</summary>
+    public bool IsAdmin => string.Equals(Username, Admin, StringComparison.Ordinal);
+
+    /// <summary>
+    /// Reads a cluster endpoint, a bare cluster ID, a <c>postgresql://</c>/<c>postgres://</c> URI or an Npgsql keyword string.
+    /// </summary>
+    /// <param name="hostClusterIdOrConnectionString">
+    /// One of: <c>abc…xyz.dsql.us-east-1.on.aws</c>; a 26-character cluster ID (needs a region);
+    /// <c>postgresql://admin@host:5432/postgres?region=us-east-1&amp;profile=dev&amp;token_duration_secs=300&amp;sslmode=verify-full</c>;
+    /// <c>Host=…;Username=…;Database=…;Region=…;Profile=…;Token Duration Secs=…</c> plus any Npgsql keyword.
+    /// </param>
+    /// <param name="region">
+    /// The region, when it cannot be read from the host. Otherwise the region comes from the host, the string's own
+    /// <c>region</c>, <c>AWS_REGION</c>, <c>AWS_DEFAULT_REGION</c>, then the profile's configured region.
+    /// </param>
+    /// <returns>The options.</returns>
+    /// <exception cref="ArgumentException">A value is empty, invalid, contradictory or missing (the message says which and how to fix it).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The token duration is outside 1 to 604,800 seconds.</exception>
+    /// <exception cref="FormatException">The URI or keyword string is malformed, or the token duration is not a number.</exception>
+    public static DsqlConnectionOptions Parse(string hostClusterIdOrConnectionString, string? region = null)
+    {
+        ArgumentNullException.ThrowIfNull(hostClusterIdOrConnectionString);
+        var parsed = ConnectionStringParser.Parse(hostClusterIdOrConnectionString);
+
+        var explicitRegion = ExplicitRegion(region, parsed.Region);
+        var (host, resolvedRegion) = ResolveHostAndRegion(parsed.Host, explicitRegion, parsed.Profile);
+
+        var options = new DsqlConnectionOptions(host, resolvedRegion)
+        {
+            Profile = string.IsNullOrWhiteSpace(parsed.Profile) ? null : parsed.Profile.Trim(),
+        };
+        if (parsed.Port is { } port)
+        {
+            options.Port = port;
+        }
+
+        if (parsed.Username is not null)
+        {
+            options.Username = ValidateName(parsed.Username, "Username", "the database role, for example 'admin'");
+        }
+
+        if (parsed.Database is not null)
+        {
+            options.Database = ValidateName(parsed.Database, "Database", "'postgres'");
+        }
+
+        if (parsed.TokenDuration is { } duration)
+        {
+            options.TokenDuration = duration;
+        }
+
+        options.AdoptNpgsqlSettings(parsed.Npgsql);
+        return options;
+    }
+
+    /// <summary>Returns a copy for another host or cluster ID (the region is re-read from a DSQL endpoint).</summary>
+    /// <param name="hostOrClusterId">A cluster endpoint, a bare cluster ID (expanded with <see cref="Region"/>), or any host name.</param>
+    /// <returns>The changed copy.</returns>
+    public DsqlConnectionOptions WithHost(string hostOrClusterId)
+    {
+        ArgumentNullException.ThrowIfNull(hostOrClusterId);
+        var host = NormalizeHost(hostOrClusterId);
+        var copy = Clone();
+        if (DsqlEndpoint.IsClusterId(host))
+        {
+            copy.Host = DsqlEndpoint.HostFor(host, Region);
+        }
+        else
+        {
+            copy.Host = host;
+            if (DsqlEndpoint.TryGetRegion(host, out var hostRegion))
+            {
+                copy.Region = hostRegion;
+            }
+        }
+
+        return copy;
+    }
+
+    /// <summary>Returns a copy signing for another region. A DSQL endpoint's own region cannot be contradicted.</summary>
+    /// <param name="region">The region, for example <c>us-east-1</c>.</param>
+    /// <returns>The changed copy.</returns>
+    /// <exception cref="ArgumentException">The region is malformed or contradicts the endpoint's region.</exception>
+    public DsqlConnectionOptions WithRegion(string region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        var value = ValidateRegion(region, nameof(region), "the region argument");
+        if (DsqlEndpoint.TryGetRegion(Host, out var hostRegion) && hostRegion != value)
+        {
+            throw RegionConflict(Host, hostRegion, value, nameof(region));
+        }
+
+        var copy = Clone();
+        copy.Region = value;
+        return copy;
+    }
+
+    /// <summary>Returns a copy connecting as another database role (<c>admin</c> gets admin tokens).</summary>
+    /// <param name="username">The role name.</param>
+    /// <returns>The changed copy.</returns>
+    public DsqlConnectionOptions WithUsername(string username)
+    {
+        var copy = Clone();
+        copy.Username = ValidateName(username, nameof(username), "the database role, for example 'admin'");
+        return copy;
+    }
+
+    /// <summary>Returns a copy using another database.</summary>
+    /// <param name="database">The database name.</param>
+    /// <returns>The changed copy.</returns>
+    public DsqlConnectionOptions WithDatabase(string database)
+    {
+        var copy = Clone();
+        copy.Database = ValidateName(database, nameof(database), "'postgres'");
+        return copy;
+    }
+
+    /// <summary>Returns a copy using another port.</summary>
+    /// <param name="port">1 to 65535.</param>
+    /// <returns>The changed copy.</returns>
+    public DsqlConnectionOptions WithPort(int port)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
+        var copy = Clone();
+        copy.Port = port;
+        return copy;
+    }
+
+    /// <summary>Returns a copy taking credentials from a named AWS profile (unless <see cref="Credentials"/> is set).</summary>
+    /// <param name="profile">The profile name; <see langword="null"/> for the default chain.</param>
+    /// <returns>The changed copy.</returns>
+    public DsqlConnectionOptions WithProfile(string? profile)
+    {
+        var copy = Clone();
+        copy.Profile = string.IsNullOrWhiteSpace(profile) ? null : profile.Trim();
+        return copy;
+    }
+
+    /// <summary>Returns a copy whose tokens live <paramref name="tokenDuration"/>.</summary>
+    /// <param name="tokenDuration">A whole number of seconds from 1 to 604,800.</param>
+    /// <returns>The changed copy.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The duration is out of range or not whole seconds.</exception>
+    public DsqlConnectionOptions WithTokenDuration(TimeSpan tokenDuration)
+    {
+        DsqlAuthTokenGenerator.ValidateExpiresIn(tokenDuration, nameof(tokenDuration));
+        var copy = Clone();
+        copy.TokenDuration = tokenDuration;
+        return copy;
+    }
+
+    /// <summary>Returns a copy signing with the caller's credentials (taking precedence over any profile and the default chain).</summary>
+    /// <param name="credentials">The credentials; <see langword="null"/> to fall back to the profile or default chain.</param>
+    /// <returns>The changed copy.</returns>
+    public DsqlConnectionOptions WithCredentials(AWSCredentials? credentials)
+    {
+        var copy = Clone();
+        copy.Credentials = credentials;
+        return copy;
+    }
+
+    /// <summary>Returns a copy dating token signatures with <paramref name="timeProvider"/> (for tests).</summary>
+    /// <param name="timeProvider">The clock; <see langword="null"/> for the system clock.</param>
+    /// <returns>The changed copy.</returns>
+    public DsqlConnectionOptions WithTimeProvider(TimeProvider? timeProvider)
+    {
+        var copy = Clone();
+        copy.TimeProvider = timeProvider;
+        return copy;
+    }
+
+    /// <summary>Returns a copy with an explicit SSL mode (for example <see cref="global::Npgsql.SslMode.Disable"/> for a local emulator).</summary>
+    /// <param name="sslMode">The mode; <see langword="null"/> restores the default.</param>
+    /// <returns>The changed copy.</returns>
+    public DsqlConnectionOptions WithSslMode(SslMode? sslMode)
+    {
+        var copy = Clone();
+        copy.SslMode = sslMode;
+        return copy;
+    }
+
+    /// <summary>Returns a copy with an explicit pooled-connection lifetime.</summary>
+    /// <param name="connectionLifetime">Whole seconds, zero for none; <see langword="null"/> restores the 3300 s default.</param>
+    /// <returns>The changed copy.</returns>
+    public DsqlConnectionOptions WithConnectionLifetime(TimeSpan? connectionLifetime)
+    {
+        if (connectionLifetime is { } lifetime && (lifetime < TimeSpan.Zero || lifetime.Ticks % TimeSpan.TicksPerSecond != 0 || lifetime.TotalSeconds > int.MaxValue))
+        {
+            throw new ArgumentOutOfRangeException(nameof(connectionLifetime), lifetime, "The connection lifetime must be a whole, non-negative number of seconds (DSQL closes connections after 3600 s).");
+        }
+
+        var copy = Clone();
+        copy.ConnectionLifetime = connectionLifetime;
+        return copy;
+    }
+
+    /// <summary>Returns a copy with an explicit <c>application_name</c>.</summary>
+    /// <param name="applicationName">The name; <see langword="null"/> restores <see cref="DefaultApplicationName"/>.</param>
+    /// <returns>The changed copy.</returns>
+    public DsqlConnectionOptions WithApplicationName(string? applicationName)
+    {
+        var copy = Clone();
+        copy.ApplicationName = applicationName;
+        return copy;
+    }
+
+    /// <summary>Returns a copy with other Npgsql settings changed (pool sizes, timeouts, certificates…).</summary>
+    /// <param name="configure">
+    /// Edits a builder holding the current pass-through settings. Host, port, username and database have their own
+    /// <c>With…</c> methods; a password is refused because tokens are generated per connection.
+    /// </param>
+    /// <returns>The changed copy.</returns>
+    public DsqlConnectionOptions WithNpgsqlSettings(Action<NpgsqlConnectionStringBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var builder = new NpgsqlConnectionStringBuilder(NpgsqlSettings);
+        configure(builder);
+        var present = ConnectionStringParser.CanonicalKeys(builder);
+        foreach (var keyword in IdentityKeywords)
+        {
+            if (present.Contains(keyword))
+            {
+                throw new ArgumentException(
+                    keyword is "Password" or "Passfile"
+                        ? "DSQL connections authenticate with IAM tokens generated per connection; do not set a Password or Passfile."
+                        : $"Set '{keyword}' with DsqlConnectionOptions.With{(keyword == "Username" ? "Username" : keyword)}(...) rather than through the Npgsql settings.",
+                    nameof(configure));
+            }
+        }
+
+        var copy = Clone();
+        copy.AdoptNpgsqlSettings(builder);
+        return copy;
+    }
+
+    /// <summary>
+    /// The complete Npgsql settings these options produce (host, port, role, database, defaults, overrides and the
+    /// pass-through settings), without a password: tokens are supplied per connection by the password provider.
+    /// </summary>
+    /// <returns>A new builder the caller may edit.</returns>
+    public NpgsqlConnectionStringBuilder ToNpgsqlConnectionStringBuilder()
+    {
+        var builder = new NpgsqlConnectionStringBuilder();
+        DsqlNpgsqlSettings.Apply(builder, this);
+        return builder;
+    }
+
+    /// <summary>
+    /// A keyword string that <see cref="Parse"/> reads back into equal options (apart from <see cref="Credentials"/> and
+    /// <see cref="TimeProvider"/>, shown by type name only). It never contains a secret.
+    /// </summary>
+    /// <returns>The description.</returns>
+    public override string ToString()
+    {
+        var text = new StringBuilder();
+        Append(text, "Host", Host);
+        Append(text, "Port", Port.ToString(CultureInfo.InvariantCulture));
+        Append(text, "Username", Username);
+        Append(text, "Database", Database);
+        Append(text, "Region", Region);
+        if (Profile is not null)
+        {
+            Append(text, "Profile", Profile);
+        }
+
+        Append(text, "Token Duration Secs", ((long)TokenDuration.TotalSeconds).ToString(CultureInfo.InvariantCulture));
+        if (SslMode is { } sslMode)
+        {
+            Append(text, "SSL Mode", sslMode.ToString());
+        }
+
+        if (ConnectionLifetime is { } lifetime)
+        {
+            Append(text, "Connection Lifetime", ((long)lifetime.TotalSeconds).ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (ApplicationName is not null)
+        {
+            Append(text, "Application Name", ApplicationName);
+        }
+
+        if (NpgsqlSettings.Length > 0)
+        {
+            var settings = new NpgsqlConnectionStringBuilder(NpgsqlSettings);
+            if (settings.SslPassword is not null)
+            {
+                settings.SslPassword = "***";
+            }
+
+            text.Append(';').Append(settings.ConnectionString);
+        }
+
+        var result = text.ToString();
+        var extras = (Credentials, TimeProvider) switch
+        {
+            (null, null) => "",
+            _ => $" (credentials: {Credentials?.GetType().Name ?? "default"}; clock: {TimeProvider?.GetType().Name ?? "system"})",
+        };
+        return result + extras;
+
+        static void Append(StringBuilder text, string key, string value)
+        {
+            if (text.Length > 0)
+            {
+                text.Append(';');
+            }
+
+            var needsQuotes = value.Length == 0 || value.AsSpan().IndexOfAny(";='\" ") >= 0;
+            text.Append(key).Append('=').Append(needsQuotes ? "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'" : value);
+        }
+    }
+
+    /// <inheritdoc />
+    public bool Equals(DsqlConnectionOptions? other)
+        => other is not null
+            && (ReferenceEquals(this, other)
+                || (Host == other.Host
+                    && Region == other.Region
+                    && Username == other.Username
+                    && Database == other.Database
+                    && Port == other.Port
+                    && Profile == other.Profile
+                    && TokenDuration == other.TokenDuration
+                    && ReferenceEquals(Credentials, other.Credentials)
+                    && ReferenceEquals(TimeProvider, other.TimeProvider)
+                    && SslMode == other.SslMode
+                    && ConnectionLifetime == other.ConnectionLifetime
+                    && ApplicationName == other.ApplicationName
+                    && NpgsqlSettings == other.NpgsqlSettings));
+
+    /// <inheritdoc />
+    public override bool Equals(object? obj) => obj is DsqlConnectionOptions other && Equals(other);
+
+    /// <inheritdoc />
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(Host, StringComparer.Ordinal);
+        hash.Add(Region, StringComparer.Ordinal);
+        hash.Add(Username, StringComparer.Ordinal);
+        hash.Add(Database, StringComparer.Ordinal);
+        hash.Add(Port);
+        hash.Add(Profile, StringComparer.Ordinal);
+        hash.Add(TokenDuration);
+        hash.Add(Credentials is null ? 0 : System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Credentials));
+        hash.Add(TimeProvider is null ? 0 : System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(TimeProvider));
+        hash.Add(SslMode);
+        hash.Add(ConnectionLifetime);
+        hash.Add(ApplicationName, StringComparer.Ordinal);
+        hash.Add(NpgsqlSettings, StringComparer.Ordinal);
+        return hash.ToHashCode();
+    }
+
+    /// <summary>Whether two options are equal.</summary>
+    /// <param name="left">The first options.</param>
+    /// <param name="right">The second options.</param>
+    /// <returns><see langword="true"/> when every setting is equal.</returns>
+    public static bool operator ==(DsqlConnectionOptions? left, DsqlConnectionOptions? right) => Equals(left, right);
+
+    /// <summary>Whether two options differ.</summary>
+    /// <param name="left">The first options.</param>
+    /// <param name="right">The second options.</param>
+    /// <returns><see langword="true"/> when any setting differs.</returns>
+    public static bool operator !=(DsqlConnectionOptions? left, DsqlConnectionOptions? right) => !Equals(left, right);
+
+    private DsqlConnectionOptions Clone() => (DsqlConnectionOptions)MemberwiseClone();
+
+    /// <summary>Lifts SSL mode, lifetime and application name into typed options and keeps the rest, sorted, as pass-through.</summary>
+    private void AdoptNpgsqlSettings(NpgsqlConnectionStringBuilder builder)
+    {
+        var present = ConnectionStringParser.CanonicalKeys(builder);
+        if (present.Contains("SSL Mode"))
+        {
+            SslMode = builder.SslMode;
+        }
+
+        if (present.Contains("Connection Lifetime"))
+        {
+            if (builder.ConnectionLifetime < 0)
+            {
+                throw new ArgumentOutOfRangeException("Connection Lifetime", builder.ConnectionLifetime, "The connection lifetime must be zero or more seconds.");
+            }
+
+            ConnectionLifetime = TimeSpan.FromSeconds(builder.ConnectionLifetime);
+        }
+
+        if (present.Contains("Application Name"))
+        {
+            ApplicationName = builder.ApplicationName;
+        }
+
+        var rest = new SortedDictionary<string, object>(StringComparer.OrdinalIgnoreCase);
+        foreach (var keyword in present)
+        {
+            if (!LiftedKeywords.Contains(keyword, StringComparer.OrdinalIgnoreCase))
+            {
+                rest[keyword] = builder[keyword];
+            }
+        }
+
+        var canonical = new NpgsqlConnectionStringBuilder();
+        foreach (var (keyword, value) in rest)
+        {
+            canonical[keyword] = value;
+        }
+
+        NpgsqlSettings = canonical.ConnectionString;
+    }
+
+    private static string? ExplicitRegion(string? argument, string? fromString)
+    {
+        var fromArgument = string.IsNullOrWhiteSpace(argument) ? null : ValidateRegion(argument, "region", "the region argument");
+        var inString = string.IsNullOrWhiteSpace(fromString) ? null : ValidateRegion(fromString, "region", "the connection string's region");
+        if (fromArgument is not null && inString is not null && fromArgument != inString)
+        {
+            throw new ArgumentException(
+                $"The region argument '{fromArgument}' contradicts the connection string's region '{inString}'; give only one, or make them agree.",
+                "region");
+        }
+
+        return fromArgument ?? inString;
+    }
+
+    private static (string Host, string Region) ResolveHostAndRegion(string? rawHost, string? explicitRegion, string? profile)
+    {
+        if (string.IsNullOrWhiteSpace(rawHost))
+        {
+            throw new ArgumentException(
+                "The DSQL host is empty. Pass a cluster endpoint ('abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws'), a 26-character cluster ID with a region, or set Host=... in the connection string.",
+                "hostClusterIdOrConnectionString");
+        }
+
+        var host = NormalizeHost(rawHost);
+        if (DsqlEndpoint.TryGetRegion(host, out var hostRegion))
+        {
+            if (!DsqlEndpoint.IsRegionName(hostRegion))
+            {
+                throw new ArgumentException(
+                    $"The endpoint '{host}' names the region '{hostRegion}', which is not an AWS region name (like 'us-east-1'). Check the endpoint.",
+                    "hostClusterIdOrConnectionString");
+            }
+
+            if (explicitRegion is not null && explicitRegion != hostRegion)
+            {
+                throw RegionConflict(host, hostRegion, explicitRegion, "region");
+            }
+
+            return (host, hostRegion);
+        }
+
+        var isClusterId = DsqlEndpoint.IsClusterId(host);
+        var region = explicitRegion ?? EnvironmentRegion(profile);
+        if (region is null)
+        {
+            throw new ArgumentException(
+                isClusterId
+                    ? $"The cluster ID '{host}' needs a region to form its endpoint, and none was found. Pass region: \"us-east-1\" (or Region=... / ?region=...), set AWS_REGION or AWS_DEFAULT_REGION, or configure a region for the AWS profile '{AwsEnvironment.EffectiveProfileName(profile)}'."
+                    : $"The host '{host}' is not a DSQL endpoint (<id>.dsql.<region>.on.aws), so the region to sign tokens for cannot be read from it, and none was found. Pass region: \"us-east-1\" (or Region=... / ?region=...), set AWS_REGION or AWS_DEFAULT_REGION, or configure a region for the AWS profile '{AwsEnvironment.EffectiveProfileName(profile)}'.",
+                "region");
+        }
+
+        return (isClusterId ? DsqlEndpoint.HostFor(host, region) : host, region);
+    }
+
+    private static string? EnvironmentRegion(string? profile)
+    {
+        if (AwsEnvironment.FindRegion(profile) is not { } found)
+        {
+            return null;
+        }
+
+        return ValidateRegion(found.Region, "region", found.Source);
+    }
+
+    private static string NormalizeHost(string host)
+    {
+        try
+        {
+            return DsqlAuthTokenGenerator.NormalizeHostname(host);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException(e.Message, "hostClusterIdOrConnectionString", e);
+        }
+    }
+
+    private static string ValidateRegion(string region, string parameter, string source)
+    {
+        var value = region.Trim();
+        if (!DsqlEndpoint.IsRegionName(value))
+        {
+            throw new ArgumentException(
+                $"'{region}' (from {source}) is not an AWS region name. Use a region code such as 'us-east-1' or 'eu-west-2'.", parameter);
+        }
+
+        return value;
+    }
+
+    private static string ValidateName(string value, string parameter, string example)
+    {
+        ArgumentNullException.ThrowIfNull(value, parameter);
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw new ArgumentException($"The {parameter.ToLowerInvariant()} is empty; use {example}.", parameter);
+        }
+
+        return value;
+    }
+
+    private static ArgumentException RegionConflict(string host, string hostRegion, string region, string parameter)
+        => new(
+            $"The endpoint '{host}' is in region '{hostRegion}', but region '{region}' was given; a token signed for another region is refused. Remove the region or make it '{hostRegion}'.",
+            parameter);
+}

@@ -1,0 +1,398 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using Microsoft.EntityFrameworkCore.Dsql.Diagnostics.Internal;
+using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
+using Microsoft.EntityFrameworkCore.Storage;
+using Polly;
+using Polly.Retry;
+
+// ReSharper disable once CheckNamespace
+namespace Microsoft.EntityFrameworkCore;
+
+/// <summary>
+/// An <see cref="IExecutionStrategy"/> for Aurora DSQL: retries a whole unit of work when DSQL reports an
+/// optimistic-concurrency conflict (SQLSTATE <c>40001</c>, <c>OC000</c>/<c>OC001</c> anywhere in the exception chain)
+/// or a transient connection failure, waiting a full-jitter exponential backoff measured in milliseconds.
+/// </summary>
+/// <remarks>
+/// <para>
+/// This is the default strategy of <c>UseAuroraDsql</c>. It keeps EF Core's semantics: operations nested inside an
+/// executing strategy run once (the outer one retries), a strategy refuses to start inside a transaction the
+/// application began itself (wrap the whole unit, including <c>BeginTransaction</c>, in
+/// <c>Database.CreateExecutionStrategy().Execute(...)</c>), and a <c>verifySucceeded</c> delegate is consulted before
+/// retrying a failure whose outcome may be unknown. DSQL's <c>XX000 server unavailable</c> (a <c>COMMIT</c> may
+/// have applied) is retried only when such a delegate says the unit did not take effect.
+/// </para>
+/// <para>
+/// Never retried: authentication failures, syntax errors, constraint violations, <c>54000</c> (row or size limits),
+/// <c>0A000</c> (unsupported by DSQL), <c>53200</c> (query memory), cancellations.
+/// The backoff runs in a Polly v8 <see cref="ResiliencePipeline"/>; each retry is logged with
+/// <see cref="Diagnostics.DsqlEventId.ExecutionStrategyRetrying"/>.
+/// </para>
+/// </remarks>
+public class DsqlRetryingExecutionStrategy : ExecutionStrategy
+{
+    /// <summary>The default number of retries: 10.</summary>
+    public new const int DefaultMaxRetryCount = 10;
+
+    /// <summary>The default base delay: 10 ms (the first retry waits between 0 and 10 ms, the next up to 20 ms, and so on).</summary>
+    public static readonly TimeSpan DefaultBaseDelay = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>The default cap on a single delay: 1 second.</summary>
+    public static readonly new TimeSpan DefaultMaxDelay = TimeSpan.FromSeconds(1);
+
+    private static readonly ConcurrentDictionary<PipelineKey, ResiliencePipeline> Pipelines = new();
+    private static readonly ResiliencePropertyKey<RetryState> StateKey = new("EFCore.Dsql.RetryState");
+
+    private readonly FrozenSet<string> _additionalSqlStates;
+    private readonly ResiliencePipeline? _pipeline;
+
+    /// <summary>Creates a strategy with the default settings.</summary>
+    /// <param name="context">The context on which the operations will be invoked.</param>
+    public DsqlRetryingExecutionStrategy(DbContext context)
+        : this(context, DefaultMaxRetryCount)
+    {
+    }
+
+    /// <summary>Creates a strategy with the default settings.</summary>
+    /// <param name="dependencies">Parameter object containing service dependencies.</param>
+    public DsqlRetryingExecutionStrategy(ExecutionStrategyDependencies dependencies)
+        : this(dependencies, DefaultMaxRetryCount)
+    {
+    }
+
+    /// <summary>Creates a strategy that retries at most <paramref name="maxRetryCount"/> times.</summary>
+    /// <param name="context">The context on which the operations will be invoked.</param>
+    /// <param name="maxRetryCount">The maximum number of retries.</param>
+    public DsqlRetryingExecutionStrategy(DbContext context, int maxRetryCount)
+        : this(context, maxRetryCount, DefaultBaseDelay, DefaultMaxDelay, null)
+    {
+    }
+
+    /// <summary>Creates a strategy that retries at most <paramref name="maxRetryCount"/> times.</summary>
+    /// <param name="dependencies">Parameter object containing service dependencies.</param>
+    /// <param name="maxRetryCount">The maximum number of retries.</param>
+    public DsqlRetryingExecutionStrategy(ExecutionStrategyDependencies dependencies, int maxRetryCount)
+        : this(dependencies, maxRetryCount, DefaultBaseDelay, DefaultMaxDelay, null)
+    {
+    }
+
+    /// <summary>Creates a strategy with explicit settings.</summary>
+    /// <param name="context">The context on which the operations will be invoked.</param>
+    /// <param name="maxRetryCount">The maximum number of retries (0 disables retrying).</param>
+    /// <param name="baseDelay">The base of the exponential backoff; retry <c>n</c> waits a random time between 0 and <c>min(maxDelay, baseDelay × 2^n)</c>.</param>
+    /// <param name="maxDelay">The cap on a single delay.</param>
+    /// <param name="errorCodesToAdd">More SQLSTATEs to retry, on top of the built-in list.</param>
+    public DsqlRetryingExecutionStrategy(
+        DbContext context, int maxRetryCount, TimeSpan baseDelay, TimeSpan maxDelay, IEnumerable<string>? errorCodesToAdd)
+        : this(context.GetService<ExecutionStrategyDependencies>(), maxRetryCount, baseDelay, maxDelay, errorCodesToAdd)
+    {
+    }
+
+    /// <summary>Creates a strategy with explicit settings.</summary>
+    /// <param name="dependencies">Parameter object containing service dependencies.</param>
+    /// <param name="maxRetryCount">The maximum number of retries (0 disables retrying).</param>
+    /// <param name="baseDelay">The base of the exponential backoff; retry <c>n</c> waits a random time between 0 and <c>min(maxDelay, baseDelay × 2^n)</c>.</param>
+    /// <param name="maxDelay">The cap on a single delay.</param>
+    /// <param name="errorCodesToAdd">More SQLSTATEs to retry, on top of the built-in list.</param>
+    public DsqlRetryingExecutionStrategy(
+        ExecutionStrategyDependencies dependencies, int maxRetryCount, TimeSpan baseDelay, TimeSpan maxDelay, IEnumerable<string>? errorCodesToAdd)
+        : base(dependencies, ValidateRetryCount(maxRetryCount), ValidateDelays(baseDelay, maxDelay))
+    {
+        BaseDelay = baseDelay;
+        _additionalSqlStates = (errorCodesToAdd ?? []).ToFrozenSet(StringComparer.Ordinal);
+        _pipeline = maxRetryCount == 0 ? null : Pipelines.GetOrAdd(new PipelineKey(maxRetryCount, baseDelay, maxDelay), BuildPipeline);
+    }
+
+    /// <summary>The base of the exponential backoff.</summary>
+    public virtual TimeSpan BaseDelay { get; }
+
+    /// <summary>The SQLSTATEs retried on top of the built-in list.</summary>
+    public virtual IReadOnlySet<string> AdditionalErrorCodes => _additionalSqlStates;
+
+    /// <inheritdoc />
+    public override TResult Execute<TState, TResult>(
+        TState state,
+        Func<DbContext, TState, TResult> operation,
+        Func<DbContext, TState, ExecutionResult<TResult>>? verifySucceeded)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        if (Current is not null)
+        {
+            return operation(Dependencies.CurrentContext.Context, state);
+        }
+
+        OnFirstExecution();
+        if (_pipeline is null)
+        {
+            return operation(Dependencies.CurrentContext.Context, state);
+        }
+
+        var retryState = new RetryState(this, verifySucceeded is not null);
+        var context = ResilienceContextPool.Shared.Get();
+        context.Properties.Set(StateKey, retryState);
+        try
+        {
+            return _pipeline.Execute(
+                static (_, s) => s.Strategy.Attempt(s.State, s.Operation, s.Verify, s.RetryState),
+                context,
+                (Strategy: this, State: state, Operation: operation, Verify: verifySucceeded, RetryState: retryState));
+        }
+        catch (Exception ex) when (retryState.Exhausted(ex))
+        {
+            throw RetryLimitExceeded(ex);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task<TResult> ExecuteAsync<TState, TResult>(
+        TState state,
+        Func<DbContext, TState, CancellationToken, Task<TResult>> operation,
+        Func<DbContext, TState, CancellationToken, Task<ExecutionResult<TResult>>>? verifySucceeded,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        if (Current is not null)
+        {
+            return await operation(Dependencies.CurrentContext.Context, state, cancellationToken).ConfigureAwait(false);
+        }
+
+        OnFirstExecution();
+        if (_pipeline is null)
+        {
+            return await operation(Dependencies.CurrentContext.Context, state, cancellationToken).ConfigureAwait(false);
+        }
+
+        var retryState = new RetryState(this, verifySucceeded is not null);
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(StateKey, retryState);
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                static (ctx, s) => new ValueTask<TResult>(s.Strategy.AttemptAsync(s.State, s.Operation, s.Verify, s.RetryState, ctx.CancellationToken)),
+                context,
+                (Strategy: this, State: state, Operation: operation, Verify: verifySucceeded, RetryState: retryState)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (retryState.Exhausted(ex))
+        {
+            throw RetryLimitExceeded(ex);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>Whether <paramref name="exception"/> (or anything it wraps) is a failure this strategy retries.</summary>
+    /// <param name="exception">The failure.</param>
+    protected override bool ShouldRetryOn(Exception exception)
+        => DsqlFailureClassifier.Classify(exception, _additionalSqlStates) == DsqlFailure.Retryable;
+
+    /// <summary>Whether a <c>verifySucceeded</c> delegate should be asked about <paramref name="exception"/>.</summary>
+    /// <param name="exception">The failure.</param>
+    protected override bool ShouldVerifySuccessOn(Exception exception)
+        => DsqlFailureClassifier.Classify(exception, _additionalSqlStates) != DsqlFailure.Permanent;
+
+    /// <summary>The full-jitter delay before the next retry, or <see langword="null"/> when the retry limit is reached.</summary>
+    /// <param name="lastException">The failure of the last attempt.</param>
+    protected override TimeSpan? GetNextDelay(Exception lastException)
+    {
+        var retry = ExceptionsEncountered.Count - 1;
+        return retry < MaxRetryCount ? FullJitter(retry, BaseDelay, MaxRetryDelay, Random.Shared.NextDouble()) : null;
+    }
+
+    /// <summary>
+    /// Full-jitter backoff: a uniformly random delay between zero and <c>min(maxDelay, baseDelay × 2^retry)</c>.
+    /// Spreading competing writers over the whole window lets most of them commit on their next try.
+    /// </summary>
+    /// <param name="retry">The zero-based retry number.</param>
+    /// <param name="baseDelay">The base delay.</param>
+    /// <param name="maxDelay">The cap.</param>
+    /// <param name="random">A uniform random number in [0, 1).</param>
+    internal static TimeSpan FullJitter(int retry, TimeSpan baseDelay, TimeSpan maxDelay, double random)
+    {
+        var ceiling = Math.Min(maxDelay.TotalMilliseconds, baseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(retry, 30)));
+        return TimeSpan.FromMilliseconds(ceiling * random);
+    }
+
+    private TResult Attempt<TState, TResult>(
+        TState state,
+        Func<DbContext, TState, TResult> operation,
+        Func<DbContext, TState, ExecutionResult<TResult>>? verifySucceeded,
+        RetryState retryState)
+    {
+        var context = Dependencies.CurrentContext.Context;
+        try
+        {
+            Current = this;
+            return operation(context, state);
+        }
+        catch (Exception ex) when (verifySucceeded is not null && ShouldVerifySuccessOn(ex))
+        {
+            Current = null;
+            ExecutionResult<TResult> verified;
+            try
+            {
+                Current = this;
+                verified = verifySucceeded(context, state);
+            }
+            catch (Exception verifyFailure)
+            {
+                // We cannot tell whether the unit took effect: surface the failure instead of risking a double apply.
+                retryState.Stop = true;
+                throw new InvalidOperationException(DsqlStrings.VerificationFailed(DsqlFailureClassifier.Describe(ex)), new AggregateException(ex, verifyFailure));
+            }
+
+            if (verified.IsSuccessful)
+            {
+                return verified.Result;
+            }
+
+            throw;
+        }
+        finally
+        {
+            Current = null;
+        }
+    }
+
+    private async Task<TResult> AttemptAsync<TState, TResult>(
+        TState state,
+        Func<DbContext, TState, CancellationToken, Task<TResult>> operation,
+        Func<DbContext, TState, CancellationToken, Task<ExecutionResult<TResult>>>? verifySucceeded,
+        RetryState retryState,
+        CancellationToken cancellationToken)
+    {
+        var context = Dependencies.CurrentContext.Context;
+        try
+        {
+            Current = this;
+            return await operation(context, state, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (verifySucceeded is not null && ShouldVerifySuccessOn(ex))
+        {
+            Current = null;
+            ExecutionResult<TResult> verified;
+            try
+            {
+                Current = this;
+                verified = await verifySucceeded(context, state, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception verifyFailure)
+            {
+                retryState.Stop = true;
+                throw new InvalidOperationException(DsqlStrings.VerificationFailed(DsqlFailureClassifier.Describe(ex)), new AggregateException(ex, verifyFailure));
+            }
+
+            if (verified.IsSuccessful)
+            {
+                return verified.Result;
+            }
+
+            throw;
+        }
+        finally
+        {
+            Current = null;
+        }
+    }
+
+    private bool ShouldHandle(Exception exception, RetryState retryState)
+    {
+        if (retryState.Stop || exception is OperationCanceledException)
+        {
+            return false;
+        }
+
+        var retry = IsRetryable(exception, retryState.HasVerifier);
+        if (retry)
+        {
+            retryState.RetryableFailures++;
+            ExceptionsEncountered.Add(exception);
+        }
+
+        return retry;
+    }
+
+    private bool IsRetryable(Exception exception, bool hasVerifier)
+        => DsqlFailureClassifier.Classify(exception, _additionalSqlStates) switch
+        {
+            DsqlFailure.Retryable => true,
+            DsqlFailure.OutcomeUnknown => hasVerifier,
+            _ => false,
+        };
+
+    private void OnRetrying(Exception exception, int retryNumber, TimeSpan delay)
+    {
+        Dependencies.Logger.DsqlExecutionStrategyRetrying(ExceptionsEncountered, DsqlFailureClassifier.Describe(exception), retryNumber, MaxRetryCount, delay);
+        OnRetry();
+    }
+
+    private RetryLimitExceededException RetryLimitExceeded(Exception last)
+        => new(DsqlStrings.RetryLimitExceeded(MaxRetryCount, DsqlFailureClassifier.Describe(last), GetType().Name), last);
+
+    private static ResiliencePipeline BuildPipeline(PipelineKey key)
+        => new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = key.MaxRetryCount,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = false,
+                Delay = key.BaseDelay,
+                MaxDelay = key.MaxDelay,
+                ShouldHandle = static args => new ValueTask<bool>(
+                    args.Outcome.Exception is { } ex
+                    && args.Context.Properties.TryGetValue(StateKey, out var s)
+                    && s.Strategy.ShouldHandle(ex, s)),
+                DelayGenerator = args => new ValueTask<TimeSpan?>(
+                    FullJitter(args.AttemptNumber, key.BaseDelay, key.MaxDelay, Random.Shared.NextDouble())),
+                OnRetry = static args =>
+                {
+                    if (args.Outcome.Exception is { } ex && args.Context.Properties.TryGetValue(StateKey, out var s))
+                    {
+                        s.Strategy.OnRetrying(ex, args.AttemptNumber + 1, args.RetryDelay);
+                    }
+
+                    return default;
+                },
+            })
+            .Build();
+
+    private static int ValidateRetryCount(int maxRetryCount)
+        => maxRetryCount >= 0
+            ? maxRetryCount
+            : throw new ArgumentOutOfRangeException(nameof(maxRetryCount), maxRetryCount, DsqlStrings.NegativeRetryCount);
+
+    private static TimeSpan ValidateDelays(TimeSpan baseDelay, TimeSpan maxDelay)
+    {
+        if (baseDelay <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(baseDelay), baseDelay, DsqlStrings.NonPositiveDelay(nameof(baseDelay)));
+        }
+
+        if (maxDelay < baseDelay)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxDelay), maxDelay, DsqlStrings.MaxDelayBelowBase);
+        }
+
+        return maxDelay;
+    }
+
+    private readonly record struct PipelineKey(int MaxRetryCount, TimeSpan BaseDelay, TimeSpan MaxDelay);
+
+    private sealed class RetryState(DsqlRetryingExecutionStrategy strategy, bool hasVerifier)
+    {
+        public DsqlRetryingExecutionStrategy Strategy { get; } = strategy;
+        public bool HasVerifier { get; } = hasVerifier;
+        public bool Stop { get; set; }
+        public int RetryableFailures { get; set; }
+
+        // Polly rethrows the last failure once its attempts are used up; EF reports that as RetryLimitExceededException.
+        public bool Exhausted(Exception ex)
+            => !Stop && RetryableFailures >= Strategy.MaxRetryCount && Strategy.IsRetryable(ex, HasVerifier);
+    }
+}

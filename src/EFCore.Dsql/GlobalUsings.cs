@@ -1,0 +1,2 @@
+global using Microsoft.EntityFrameworkCore.Dsql.Internal;
+global using Microsoft.EntityFrameworkCore.Infrastructure;

@@ -1,0 +1,132 @@
+using Amazon.Runtime;
+using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
+
+// ReSharper disable once CheckNamespace
+namespace Microsoft.EntityFrameworkCore.Infrastructure;
+
+/// <summary>
+/// Aurora DSQL settings for a <see cref="DbContext"/>, passed to the <c>dsqlOptions</c> action of
+/// <c>UseAuroraDsql</c>. Every method returns the builder, for chaining.
+/// </summary>
+public class DsqlDbContextOptionsBuilder
+{
+    /// <summary>Creates a builder over <paramref name="optionsBuilder"/>.</summary>
+    /// <param name="optionsBuilder">The context's options builder.</param>
+    public DsqlDbContextOptionsBuilder(DbContextOptionsBuilder optionsBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(optionsBuilder);
+        OptionsBuilder = optionsBuilder;
+    }
+
+    /// <summary>The context's options builder.</summary>
+    protected virtual DbContextOptionsBuilder OptionsBuilder { get; }
+
+    /// <summary>The AWS region of the cluster, e.g. <c>us-east-1</c>. Needed with a cluster ID or an endpoint whose name does not carry it.</summary>
+    /// <param name="region">The region's system name.</param>
+    public virtual DsqlDbContextOptionsBuilder Region(string region)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(region);
+        return WithOption(e => e.WithRegion(region.Trim()));
+    }
+
+    /// <summary>Takes AWS credentials from a named profile of the shared config and credentials files.</summary>
+    /// <param name="profile">The profile name.</param>
+    public virtual DsqlDbContextOptionsBuilder Profile(string profile)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(profile);
+        return WithOption(e => e.WithProfile(profile));
+    }
+
+    /// <summary>
+    /// Signs IAM tokens with these credentials instead of the default AWS credential chain. Contexts configured with
+    /// different credential objects never share a connection pool.
+    /// </summary>
+    /// <param name="credentials">The credentials (refreshing credentials such as role credentials are fine).</param>
+    public virtual DsqlDbContextOptionsBuilder Credentials(AWSCredentials credentials)
+    {
+        ArgumentNullException.ThrowIfNull(credentials);
+        return WithOption(e => e.WithCredentials(credentials));
+    }
+
+    /// <summary>The lifetime of each IAM token (1 second to 7 days; default 15 minutes). A token only has to be valid when a connection opens.</summary>
+    /// <param name="duration">The lifetime.</param>
+    public virtual DsqlDbContextOptionsBuilder TokenDuration(TimeSpan duration)
+    {
+        if (duration < TimeSpan.FromSeconds(1) || duration > TimeSpan.FromDays(7))
+        {
+            throw new ArgumentOutOfRangeException(nameof(duration), duration, DsqlStrings.InvalidTokenDuration(duration));
+        }
+
+        return WithOption(e => e.WithTokenDuration(duration));
+    }
+
+    /// <summary>Retries optimistic-concurrency conflicts and transient failures with the default settings (on by default).</summary>
+    public virtual DsqlDbContextOptionsBuilder EnableRetryOnFailure()
+        => EnableRetryOnFailure(DsqlRetryingExecutionStrategy.DefaultMaxRetryCount);
+
+    /// <summary>Retries optimistic-concurrency conflicts and transient failures at most <paramref name="maxRetryCount"/> times.</summary>
+    /// <param name="maxRetryCount">The retry limit.</param>
+    public virtual DsqlDbContextOptionsBuilder EnableRetryOnFailure(int maxRetryCount)
+        => EnableRetryOnFailure(maxRetryCount, DsqlRetryingExecutionStrategy.DefaultBaseDelay, DsqlRetryingExecutionStrategy.DefaultMaxDelay, null);
+
+    /// <summary>Retries optimistic-concurrency conflicts and transient failures with explicit settings.</summary>
+    /// <param name="maxRetryCount">The retry limit.</param>
+    /// <param name="baseDelay">The backoff base: retry <c>n</c> waits a random time between 0 and <c>min(maxDelay, baseDelay × 2^n)</c>.</param>
+    /// <param name="maxDelay">The cap on a single delay.</param>
+    /// <param name="errorCodesToAdd">More SQLSTATEs to retry.</param>
+    public virtual DsqlDbContextOptionsBuilder EnableRetryOnFailure(
+        int maxRetryCount, TimeSpan baseDelay, TimeSpan maxDelay, ICollection<string>? errorCodesToAdd)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxRetryCount);
+        if (baseDelay <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(baseDelay), baseDelay, DsqlStrings.NonPositiveDelay(nameof(baseDelay)));
+        }
+
+        if (maxDelay < baseDelay)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxDelay), maxDelay, DsqlStrings.MaxDelayBelowBase);
+        }
+
+        return WithOption(e => e.WithRetryOnFailure(maxRetryCount, baseDelay, maxDelay, errorCodesToAdd));
+    }
+
+    /// <summary>
+    /// Turns automatic retries off. Operations then fail on the first OCC conflict; retry them yourself.
+    /// </summary>
+    public virtual DsqlDbContextOptionsBuilder DisableRetryOnFailure() => WithOption(e => e.WithoutRetryOnFailure());
+
+    /// <summary>
+    /// The <c>CACHE</c> of identity columns that do not set their own (default 65536). DSQL accepts 1 (strictly
+    /// increasing values, slower inserts) or at least 65536 (fast, values have gaps).
+    /// </summary>
+    /// <param name="cacheSize">1 or at least 65536.</param>
+    public virtual DsqlDbContextOptionsBuilder IdentityCacheSize(long cacheSize)
+    {
+        if (cacheSize != 1 && cacheSize < DsqlOptionsExtension.DefaultIdentityCacheSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cacheSize), cacheSize, DsqlStrings.InvalidIdentityCache(cacheSize));
+        }
+
+        return WithOption(e => e.WithIdentityCacheSize(cacheSize));
+    }
+
+    /// <summary>Configures the underlying Npgsql provider (command timeout, batching, data-source tweaks…).</summary>
+    /// <param name="configure">Receives Npgsql's options builder.</param>
+    public virtual DsqlDbContextOptionsBuilder Npgsql(Action<NpgsqlDbContextOptionsBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        configure(new NpgsqlDbContextOptionsBuilder(OptionsBuilder));
+        return this;
+    }
+
+    /// <summary>Applies a change to the DSQL options extension.</summary>
+    /// <param name="change">The change.</param>
+    protected virtual DsqlDbContextOptionsBuilder WithOption(Func<DsqlOptionsExtension, DsqlOptionsExtension> change)
+    {
+        var extension = OptionsBuilder.Options.FindExtension<DsqlOptionsExtension>() ?? new DsqlOptionsExtension();
+        ((IDbContextOptionsBuilderInfrastructure)OptionsBuilder).AddOrUpdateExtension(change(extension));
+        return this;
+    }
+}

@@ -1,0 +1,126 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
+
+/// <summary>
+///     A migration command whose statement starts an asynchronous DSQL job (<c>CREATE INDEX ASYNC</c>,
+///     <c>ALTER TABLE ASYNC … VALIDATE CONSTRAINT</c>). DSQL answers such a statement with one row holding the
+///     job's id; this command reads it so that the executor can wait for the job with <c>sys.wait_for_job</c>.
+///     Always transaction-suppressed: the statement is DDL and <c>wait_for_job</c> runs outside a transaction.
+/// </summary>
+internal sealed class DsqlJobMigrationCommand : MigrationCommand
+{
+    private readonly IRelationalCommand _relationalCommand;
+    private readonly DbContext? _context;
+    private readonly IRawSqlCommandBuilder _rawSqlCommandBuilder;
+
+    /// <summary>Creates the command.</summary>
+    public DsqlJobMigrationCommand(
+        IRelationalCommand relationalCommand,
+        DbContext? context,
+        IRelationalCommandDiagnosticsLogger logger,
+        IRawSqlCommandBuilder rawSqlCommandBuilder)
+        : base(relationalCommand, context, logger, transactionSuppressed: true)
+    {
+        _relationalCommand = relationalCommand;
+        _context = context;
+        _rawSqlCommandBuilder = rawSqlCommandBuilder;
+    }
+
+    /// <summary>The id of the job the last execution started, or <see langword="null" /> when DSQL returned none.</summary>
+    public string? LastJobId { get; private set; }
+
+    /// <inheritdoc />
+    public override int ExecuteNonQuery(IRelationalConnection connection, IReadOnlyDictionary<string, object?>? parameterValues = null)
+    {
+        using var reader = _relationalCommand.ExecuteReader(Parameters(connection, parameterValues));
+        LastJobId = ReadJobId(reader.DbDataReader);
+        return -1;
+    }
+
+    /// <inheritdoc />
+    public override async Task<int> ExecuteNonQueryAsync(
+        IRelationalConnection connection,
+        IReadOnlyDictionary<string, object?>? parameterValues = null,
+        CancellationToken cancellationToken = default)
+    {
+        var reader = await _relationalCommand.ExecuteReaderAsync(Parameters(connection, parameterValues), cancellationToken)
+            .ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            LastJobId = await ReadJobIdAsync(reader.DbDataReader, cancellationToken).ConfigureAwait(false);
+        }
+
+        return -1;
+    }
+
+    /// <summary>Blocks until the last started job ends; throws when DSQL reports that it failed.</summary>
+    public void WaitForJob(IRelationalConnection connection)
+    {
+        if (LastJobId is null)
+        {
+            return;
+        }
+
+        var succeeded = _rawSqlCommandBuilder.Build(WaitSql(LastJobId)).ExecuteScalar(Parameters(connection, null));
+        ThrowIfFailed(succeeded);
+    }
+
+    /// <summary>Waits asynchronously until the last started job ends; throws when DSQL reports that it failed.</summary>
+    public async Task WaitForJobAsync(IRelationalConnection connection, CancellationToken cancellationToken)
+    {
+        if (LastJobId is null)
+        {
+            return;
+        }
+
+        var succeeded = await _rawSqlCommandBuilder.Build(WaitSql(LastJobId))
+            .ExecuteScalarAsync(Parameters(connection, null), cancellationToken)
+            .ConfigureAwait(false);
+        ThrowIfFailed(succeeded);
+    }
+
+    /// <summary>The statement that waits for a job; job ids are validated so that they can be inlined safely.</summary>
+    internal static string WaitSql(string jobId)
+        => $"CALL sys.wait_for_job('{jobId}')";
+
+    private void ThrowIfFailed(object? succeeded)
+    {
+        // DSQL answers false (not an error) when the job failed, e.g. a unique index over duplicate values.
+        if (succeeded is false)
+        {
+            throw new InvalidOperationException(
+                $"Aurora DSQL job '{LastJobId}' started by the migration statement '{CommandText.Trim()}' failed. "
+                + "A failed index build leaves an invalid index behind: fix the data (for a unique index, remove the duplicates), "
+                + "drop the invalid index with DROP INDEX, then run the migration again. sys.jobs shows the job's details.");
+        }
+    }
+
+    private RelationalCommandParameterObject Parameters(
+        IRelationalConnection connection,
+        IReadOnlyDictionary<string, object?>? parameterValues)
+        => new(connection, parameterValues, null, _context, CommandLogger, CommandSource.Migrations);
+
+    private static string? ReadJobId(DbDataReader reader)
+        => reader.FieldCount > 0 && reader.Read() && !reader.IsDBNull(0) ? ValidJobId(reader.GetValue(0)) : null;
+
+    private static async Task<string?> ReadJobIdAsync(DbDataReader reader, CancellationToken cancellationToken)
+        => reader.FieldCount > 0 && await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && !reader.IsDBNull(0)
+            ? ValidJobId(reader.GetValue(0))
+            : null;
+
+    private static string ValidJobId(object value)
+    {
+        var id = Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "";
+        if (id.Length == 0 || !id.All(char.IsAsciiLetterOrDigit) && !Guid.TryParse(id, out _))
+        {
+            throw new InvalidOperationException(
+                $"Aurora DSQL answered an asynchronous DDL statement with an unexpected job id '{id}'; expected letters and digits.");
+        }
+
+        return id;
+    }
+}

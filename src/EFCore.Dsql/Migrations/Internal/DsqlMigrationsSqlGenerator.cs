@@ -1,0 +1,1004 @@
+// Npgsql's annotation names and identity options are pubternal; provider extensions use them as Npgsql's own plugins do.
+#pragma warning disable EF1001
+
+using System.Globalization;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore.Migrations.Operations;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata.Internal;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Migrations.Operations;
+
+namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
+
+/// <summary>
+///     Generates migration SQL that Aurora DSQL accepts: one statement per command, DDL always outside a transaction,
+///     indexes built with <c>CREATE INDEX ASYNC</c>, constraints on existing tables added <c>NOT VALID</c> and
+///     validated by an asynchronous job, schemas without PL/pgSQL, identities and sequences with a valid <c>CACHE</c>.
+///     What DSQL cannot do is refused while the SQL is generated, naming the migration, the table, the column and a recipe.
+/// </summary>
+/// <remarks>
+///     Data statements (seed data) end their command without suppressing the transaction, so that consecutive data
+///     statements commit together, and never together with DDL.
+/// </remarks>
+internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
+{
+    /// <summary>DSQL's limit of key columns in one index.</summary>
+    internal const int MaxIndexColumns = 8;
+
+    /// <summary>The smallest <c>CACHE</c> DSQL accepts above 1.</summary>
+    internal const long MinLargeCache = 65536;
+
+    private readonly IRawSqlCommandBuilder _rawSqlCommandBuilder;
+    private readonly RelationalTypeMapping _stringTypeMapping;
+    private readonly List<int> _jobCommandIndexes = [];
+    private bool _generatingData;
+
+    /// <summary>Creates the generator.</summary>
+    public DsqlMigrationsSqlGenerator(
+        MigrationsSqlGeneratorDependencies dependencies,
+        INpgsqlSingletonOptions npgsqlSingletonOptions,
+        IRawSqlCommandBuilder rawSqlCommandBuilder)
+        : base(dependencies, npgsqlSingletonOptions)
+    {
+        _rawSqlCommandBuilder = rawSqlCommandBuilder;
+        _stringTypeMapping = dependencies.TypeMappingSource.GetMapping(typeof(string));
+    }
+
+    /// <summary>
+    ///     The id of the migration whose SQL is being generated; set by the migrator so that refusals can name it.
+    /// </summary>
+    internal string? MigrationId { get; set; }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<MigrationCommand> Generate(
+        IReadOnlyList<MigrationOperation> operations,
+        IModel? model = null,
+        MigrationsSqlGenerationOptions options = MigrationsSqlGenerationOptions.Default)
+    {
+        _jobCommandIndexes.Clear();
+
+        // Npgsql wraps statements in PL/pgSQL (PERFORM, DO) for idempotent scripts; DSQL has no PL/pgSQL, and idempotent
+        // scripts guard each migration with psql's \if instead (DsqlHistoryRepository), so the statements stay plain SQL.
+        var commands = base.Generate(operations, model, options & ~MigrationsSqlGenerationOptions.Idempotent);
+
+        if (_jobCommandIndexes.Count == 0)
+        {
+            return commands;
+        }
+
+        var result = commands.ToArray();
+        foreach (var index in _jobCommandIndexes)
+        {
+            var command = result[index];
+            result[index] = new DsqlJobMigrationCommand(
+                Dependencies.CommandBuilderFactory.Create().Append(command.CommandText).Build(),
+                Dependencies.CurrentContext.Context,
+                command.CommandLogger,
+                _rawSqlCommandBuilder);
+        }
+
+        _jobCommandIndexes.Clear();
+        return result;
+    }
+
+    /// <summary>
+    ///     Every DDL command runs on its own, outside any transaction: DSQL allows one DDL statement per transaction. Data
+    ///     commands keep the transaction, so that consecutive ones commit together.
+    /// </summary>
+    protected override void EndStatement(MigrationCommandListBuilder builder, bool suppressTransaction = false)
+        => builder.EndCommand(suppressTransaction: !_generatingData);
+
+    /// <inheritdoc />
+    protected override void Generate(MigrationOperation operation, IModel? model, MigrationCommandListBuilder builder)
+    {
+        switch (operation)
+        {
+            case NpgsqlCreateDatabaseOperation:
+            case NpgsqlDropDatabaseOperation:
+                throw Refuse(
+                    "creating or dropping a database; a DSQL cluster has exactly one database, 'postgres'", null, null, null,
+                    "Create a new cluster instead (AWS console, CLI or CloudFormation).");
+            default:
+                base.Generate(operation, model, builder);
+                break;
+        }
+    }
+
+    #region Schemas and tables
+
+    /// <summary><c>CREATE SCHEMA IF NOT EXISTS</c>: Npgsql's <c>DO</c> block needs PL/pgSQL, which DSQL does not have.</summary>
+    protected override void Generate(EnsureSchemaOperation operation, IModel? model, MigrationCommandListBuilder builder)
+    {
+        if (operation.Name == "public")
+        {
+            return;
+        }
+
+        builder
+            .Append("CREATE SCHEMA IF NOT EXISTS ")
+            .Append(DelimitIdentifier(operation.Name))
+            .AppendLine(";");
+        EndStatement(builder);
+    }
+
+    /// <summary>
+    ///     <c>CREATE TABLE</c> with its keys, unique and check constraints and foreign keys inline; comments follow as
+    ///     commands of their own.
+    /// </summary>
+    protected override void Generate(
+        CreateTableOperation operation,
+        IModel? model,
+        MigrationCommandListBuilder builder,
+        bool terminate = true)
+    {
+        if (operation[NpgsqlAnnotationNames.UnloggedTable] is true)
+        {
+            throw Refuse("creating an UNLOGGED table", operation.Schema, operation.Name, null,
+                "Remove IsUnlogged() from the entity's configuration; DSQL tables are always durable.");
+        }
+
+        RefuseStorageParameters(operation, operation.Schema, operation.Name);
+
+        // xmin, ctid and friends are system columns, never created (Npgsql does the same).
+        operation.Columns.RemoveAll(c => c.Name is "tableoid" or "xmin" or "cmin" or "xmax" or "cmax" or "ctid");
+
+        builder
+            .Append("CREATE TABLE ")
+            .Append(DelimitIdentifier(operation.Name, operation.Schema))
+            .AppendLine(" (");
+
+        using (builder.Indent())
+        {
+            CreateTableColumns(operation, model, builder);
+            CreateTableConstraints(operation, model, builder);
+            builder.AppendLine();
+        }
+
+        builder.Append(")");
+
+        if (!terminate)
+        {
+            if (operation.Comment is not null || operation.Columns.Any(c => c.Comment is not null))
+            {
+                throw new ArgumentException("Unterminated CREATE TABLE cannot carry comments: each comment is a statement of its own.");
+            }
+
+            return;
+        }
+
+        builder.AppendLine(";");
+        EndStatement(builder);
+
+        if (operation.Comment is not null)
+        {
+            CommentOnTable(operation.Schema, operation.Name, operation.Comment, builder);
+        }
+
+        foreach (var column in operation.Columns.Where(c => c.Comment is not null))
+        {
+            CommentOnColumn(operation.Schema, operation.Name, column.Name, column.Comment, builder);
+        }
+    }
+
+    /// <summary>Table comments; DSQL has no unlogged tables and no storage parameters to change.</summary>
+    protected override void Generate(AlterTableOperation operation, IModel? model, MigrationCommandListBuilder builder)
+    {
+        if ((operation.OldTable[NpgsqlAnnotationNames.UnloggedTable] is true) != (operation[NpgsqlAnnotationNames.UnloggedTable] is true))
+        {
+            throw Refuse("switching a table between LOGGED and UNLOGGED", operation.Schema, operation.Name, null,
+                "Remove IsUnlogged() from the entity's configuration and from this migration.");
+        }
+
+        RefuseStorageParameters(operation, operation.Schema, operation.Name);
+        RefuseStorageParameters(operation.OldTable, operation.Schema, operation.Name);
+
+        if (operation.Comment != operation.OldTable.Comment)
+        {
+            CommentOnTable(operation.Schema, operation.Name, operation.Comment, builder);
+        }
+    }
+
+    /// <summary>Renaming and moving a table are two statements, hence two commands.</summary>
+    protected override void Generate(RenameTableOperation operation, IModel? model, MigrationCommandListBuilder builder)
+    {
+        var name = operation.Name;
+        if (operation.NewName is not null && operation.NewName != operation.Name)
+        {
+            Rename(operation.Schema, operation.Name, operation.NewName, "TABLE", builder);
+            EndStatement(builder);
+            name = operation.NewName;
+        }
+
+        if (operation.NewSchema is not null && operation.NewSchema != operation.Schema)
+        {
+            Transfer(operation.NewSchema, operation.Schema, name, "TABLE", builder);
+            EndStatement(builder);
+        }
+    }
+
+    #endregion
+
+    #region Columns
+
+    /// <summary>
+    ///     DSQL refuses <c>ADD COLUMN</c> with any constraint (<c>NOT NULL</c>, <c>DEFAULT</c>, identity). The column is
+    ///     added bare, then its default is set, existing rows are back-filled with it (a data statement of its own), and a
+    ///     required column gets a <c>CHECK (column IS NOT NULL)</c> constraint, added <c>NOT VALID</c> and validated by a job.
+    /// </summary>
+    protected override void Generate(
+        AddColumnOperation operation,
+        IModel? model,
+        MigrationCommandListBuilder builder,
+        bool terminate = true)
+    {
+        if (operation.Name is "tableoid" or "xmin" or "cmin" or "xmax" or "cmax" or "ctid")
+        {
+            return;
+        }
+
+        if (!terminate)
+        {
+            throw new ArgumentException("Aurora DSQL adds a column in several statements; it cannot be generated unterminated.");
+        }
+
+        if (operation[NpgsqlAnnotationNames.ValueGenerationStrategy] is NpgsqlValueGenerationStrategy strategy
+            && strategy != NpgsqlValueGenerationStrategy.None && strategy != NpgsqlValueGenerationStrategy.Sequence
+            && strategy != NpgsqlValueGenerationStrategy.SequenceHiLo)
+        {
+            throw Refuse("adding an identity or serial column to an existing table", operation.Schema, operation.Table, operation.Name,
+                "DSQL refuses ADD COLUMN with an identity. Create a new table with the identity column in CREATE TABLE and copy the rows, "
+                + "or use a Guid key or a sequence (HasDefaultValueSql(\"nextval('my_sequence')\") after CreateSequence).");
+        }
+
+        if (operation.ComputedColumnSql is not null)
+        {
+            throw Refuse("adding a computed (generated) column to an existing table", operation.Schema, operation.Table, operation.Name,
+                "DSQL refuses ADD COLUMN with a constraint or generation expression. Add a plain column and compute the value in the "
+                + "application, or create a new table with the generated column and copy the rows.");
+        }
+
+        if (operation.Collation is not null)
+        {
+            throw Refuse("adding a column with a collation", operation.Schema, operation.Table, operation.Name,
+                "DSQL supports only the C collation; remove UseCollation() from the property.");
+        }
+
+        var table = DelimitIdentifier(operation.Table, operation.Schema);
+        var column = DelimitIdentifier(operation.Name);
+        var columnType = operation.ColumnType ?? GetColumnType(operation.Schema, operation.Table, operation.Name, operation, model)!;
+
+        builder
+            .Append("ALTER TABLE ")
+            .Append(table)
+            .Append(" ADD COLUMN ")
+            .Append(column)
+            .Append(" ")
+            .Append(columnType)
+            .AppendLine(";");
+        EndStatement(builder);
+
+        if (operation.DefaultValue is not null || operation.DefaultValueSql is not null)
+        {
+            builder.Append("ALTER TABLE ").Append(table).Append(" ALTER COLUMN ").Append(column).Append(" SET");
+            DefaultValue(operation.DefaultValue, operation.DefaultValueSql, columnType, builder);
+            builder.AppendLine(";");
+            EndStatement(builder);
+
+            // PostgreSQL's ADD COLUMN … DEFAULT fills the existing rows; reach the same state with a data statement.
+            Backfill(table, column, DefaultValueSql(operation.DefaultValue, operation.DefaultValueSql, columnType), builder);
+        }
+
+        if (!operation.IsNullable)
+        {
+            AddNotNullCheck(operation.Schema, operation.Table, operation.Name, builder);
+        }
+
+        if (operation.Comment is not null)
+        {
+            CommentOnColumn(operation.Schema, operation.Table, operation.Name, operation.Comment, builder);
+        }
+    }
+
+    /// <summary>
+    ///     The column changes DSQL can make: nullability (through the <c>NOT NULL</c> check constraint), defaults, comments
+    ///     and identity sequence options. Type, collation, computation and value-generation changes are refused with a recipe.
+    /// </summary>
+    protected override void Generate(AlterColumnOperation operation, IModel? model, MigrationCommandListBuilder builder)
+    {
+        if (operation.Name is "tableoid" or "xmin" or "cmin" or "xmax" or "cmax" or "ctid")
+        {
+            return;
+        }
+
+        var old = operation.OldColumn;
+        var type = operation.ColumnType ?? GetColumnType(operation.Schema, operation.Table, operation.Name, operation, model)!;
+        var oldType = old.ColumnType
+            ?? (IsOldColumnSupported(model) ? GetColumnType(operation.Schema, operation.Table, operation.Name, old, model) : null);
+
+        if (oldType is not null && !string.Equals(type, oldType, StringComparison.OrdinalIgnoreCase))
+        {
+            throw Refuse($"changing a column's type from '{oldType}' to '{type}'", operation.Schema, operation.Table, operation.Name,
+                "DSQL refuses ALTER COLUMN … TYPE. Recipe: add a new column of the new type (AddColumn), copy the values with "
+                + "migrationBuilder.Sql(\"UPDATE … SET new = old::newtype\") in batches under 3,000 rows, drop the old column "
+                + "(DropColumn) and rename the new one (RenameColumn) — as separate operations, in one migration or several.");
+        }
+
+        if (operation.Collation != old.Collation)
+        {
+            throw Refuse("changing a column's collation", operation.Schema, operation.Table, operation.Name,
+                "DSQL supports only the C collation; remove UseCollation() from the property and from this migration.");
+        }
+
+        if (operation.ComputedColumnSql != old.ComputedColumnSql || operation.IsStored != old.IsStored)
+        {
+            throw Refuse("changing a column's computed (generated) expression", operation.Schema, operation.Table, operation.Name,
+                "Drop the column (DropColumn) and add it again in a new table, or compute the value in the application.");
+        }
+
+        if (!Equals(operation[NpgsqlAnnotationNames.CompressionMethod], old[NpgsqlAnnotationNames.CompressionMethod]))
+        {
+            throw Refuse("changing a column's compression method", operation.Schema, operation.Table, operation.Name,
+                "DSQL controls compression with STORAGE; remove UseCompressionMethod() from the property.");
+        }
+
+        var oldStrategy = old[NpgsqlAnnotationNames.ValueGenerationStrategy] as NpgsqlValueGenerationStrategy?;
+        var newStrategy = operation[NpgsqlAnnotationNames.ValueGenerationStrategy] as NpgsqlValueGenerationStrategy?;
+        if (IsIdentityOrSerial(oldStrategy) != IsIdentityOrSerial(newStrategy)
+            || oldStrategy is NpgsqlValueGenerationStrategy.SerialColumn || newStrategy is NpgsqlValueGenerationStrategy.SerialColumn)
+        {
+            throw Refuse($"changing a column's value generation from '{oldStrategy?.ToString() ?? "none"}' to "
+                + $"'{newStrategy?.ToString() ?? "none"}'", operation.Schema, operation.Table, operation.Name,
+                "DSQL cannot add an identity to an existing column. Create a new table with the identity column and copy the rows, "
+                + "or keep the current value generation.");
+        }
+
+        var table = DelimitIdentifier(operation.Table, operation.Schema);
+        var alterColumn = $"ALTER TABLE {table} ALTER COLUMN {DelimitIdentifier(operation.Name)} ";
+
+        if (IsIdentity(newStrategy))
+        {
+            if (oldStrategy != newStrategy)
+            {
+                AppendSingle(builder, alterColumn + (newStrategy == NpgsqlValueGenerationStrategy.IdentityAlwaysColumn
+                    ? "SET GENERATED ALWAYS"
+                    : "SET GENERATED BY DEFAULT"));
+            }
+
+            AlterIdentityOptions(operation, alterColumn, builder);
+        }
+        else if (operation.DefaultValueSql != old.DefaultValueSql || !Equals(operation.DefaultValue, old.DefaultValue))
+        {
+            if (operation.DefaultValue is null && operation.DefaultValueSql is null)
+            {
+                AppendSingle(builder, alterColumn + "DROP DEFAULT");
+            }
+            else
+            {
+                builder.Append(alterColumn).Append("SET");
+                DefaultValue(operation.DefaultValue, operation.DefaultValueSql, type, builder);
+                builder.AppendLine(";");
+                EndStatement(builder);
+            }
+        }
+
+        if (operation is { IsNullable: true, OldColumn.IsNullable: false })
+        {
+            // A column created NOT NULL by CREATE TABLE, or required through the check constraint added by AddColumn.
+            AppendSingle(builder, alterColumn + "DROP NOT NULL");
+            AppendSingle(builder, $"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS "
+                + DelimitIdentifier(NotNullCheckName(operation.Table, operation.Name)));
+        }
+        else if (operation is { IsNullable: false, OldColumn.IsNullable: true })
+        {
+            // DSQL has no SET NOT NULL; fill the nulls with the default, then enforce with a validated check constraint.
+            if (operation.DefaultValue is not null || operation.DefaultValueSql is not null)
+            {
+                Backfill(table, DelimitIdentifier(operation.Name),
+                    DefaultValueSql(operation.DefaultValue, operation.DefaultValueSql, type), builder);
+            }
+
+            AddNotNullCheck(operation.Schema, operation.Table, operation.Name, builder);
+        }
+
+        if (operation.Comment != old.Comment)
+        {
+            CommentOnColumn(operation.Schema, operation.Table, operation.Name, operation.Comment, builder);
+        }
+    }
+
+    /// <summary>The name of the check constraint that makes a column added to an existing table required.</summary>
+    internal static string NotNullCheckName(string table, string column)
+        => $"CK_{table}_{column}_NotNull";
+
+    private void AddNotNullCheck(string? schema, string table, string column, MigrationCommandListBuilder builder)
+    {
+        var constraint = NotNullCheckName(table, column);
+        AppendSingle(builder, $"ALTER TABLE {DelimitIdentifier(table, schema)} ADD CONSTRAINT {DelimitIdentifier(constraint)} "
+            + $"CHECK ({DelimitIdentifier(column)} IS NOT NULL) NOT VALID");
+        ValidateConstraint(schema, table, constraint, builder);
+    }
+
+    private void AlterIdentityOptions(AlterColumnOperation operation, string alterColumn, MigrationCommandListBuilder builder)
+    {
+        var newOptions = IdentitySequenceOptionsData.Get(operation);
+        var oldOptions = IdentitySequenceOptionsData.Get(operation.OldColumn);
+
+        if (newOptions.StartValue != oldOptions.StartValue)
+        {
+            AppendSingle(builder, alterColumn + "RESTART WITH " + (newOptions.StartValue ?? 1).ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (newOptions.IncrementBy != oldOptions.IncrementBy)
+        {
+            AppendSingle(builder, alterColumn + "SET INCREMENT BY " + newOptions.IncrementBy.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (newOptions.MinValue != oldOptions.MinValue)
+        {
+            AppendSingle(builder, alterColumn + (newOptions.MinValue is { } min
+                ? "SET MINVALUE " + min.ToString(CultureInfo.InvariantCulture)
+                : "SET NO MINVALUE"));
+        }
+
+        if (newOptions.MaxValue != oldOptions.MaxValue)
+        {
+            AppendSingle(builder, alterColumn + (newOptions.MaxValue is { } max
+                ? "SET MAXVALUE " + max.ToString(CultureInfo.InvariantCulture)
+                : "SET NO MAXVALUE"));
+        }
+
+        if (newOptions.IsCyclic != oldOptions.IsCyclic)
+        {
+            AppendSingle(builder, alterColumn + (newOptions.IsCyclic ? "SET CYCLE" : "SET NO CYCLE"));
+        }
+
+        if (newOptions.NumbersToCache != oldOptions.NumbersToCache)
+        {
+            var cache = ValidCache(newOptions.NumbersToCache, "an identity column", operation.Schema, operation.Table, operation.Name);
+            AppendSingle(builder, alterColumn + "SET CACHE " + cache.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>Identity columns: <c>bigint</c> only, and always an explicit <c>CACHE</c> of 1 or at least 65,536.</summary>
+    protected override void ColumnDefinition(
+        string? schema,
+        string table,
+        string name,
+        ColumnOperation operation,
+        IModel? model,
+        MigrationCommandListBuilder builder)
+    {
+        var strategy = operation[NpgsqlAnnotationNames.ValueGenerationStrategy] as NpgsqlValueGenerationStrategy?;
+        if (strategy is NpgsqlValueGenerationStrategy.SerialColumn)
+        {
+            throw Refuse("creating a serial column", schema, table, name,
+                "DSQL has no serial types. Use an identity column (UseIdentityByDefaultColumn() on a long property) or a Guid key.");
+        }
+
+        if (IsIdentity(strategy))
+        {
+            var columnType = operation.ColumnType ?? GetColumnType(schema, table, name, operation, model)!;
+            if (columnType is not ("bigint" or "int8"))
+            {
+                throw Refuse($"creating an identity column of type '{columnType}'", schema, table, name,
+                    "DSQL identity columns must be bigint: map the property as long (or HasColumnType(\"bigint\")), or use a Guid key.");
+            }
+        }
+
+        if (operation.Collation is not null)
+        {
+            throw Refuse("creating a column with a collation", schema, table, name,
+                "DSQL supports only the C collation; remove UseCollation() from the property.");
+        }
+
+        base.ColumnDefinition(schema, table, name, operation, model, builder);
+    }
+
+    /// <summary>Writes the identity clause with every option DSQL needs, <c>CACHE</c> included even when it is 1.</summary>
+    protected override void IdentityDefinition(ColumnOperation operation, MigrationCommandListBuilder builder)
+    {
+        if (operation[NpgsqlAnnotationNames.ValueGenerationStrategy] is not NpgsqlValueGenerationStrategy strategy || !IsIdentity(strategy))
+        {
+            return;
+        }
+
+        builder.Append(strategy == NpgsqlValueGenerationStrategy.IdentityByDefaultColumn
+            ? " GENERATED BY DEFAULT AS IDENTITY ("
+            : " GENERATED ALWAYS AS IDENTITY (");
+
+        var options = IdentitySequenceOptionsData.Get(operation);
+        var table = (operation as AddColumnOperation)?.Table ?? (operation as AlterColumnOperation)?.Table;
+        if (options.StartValue is { } start && start != (options.IncrementBy > 0 ? options.MinValue ?? 1 : options.MaxValue ?? -1))
+        {
+            builder.Append("START WITH ").Append(start.ToString(CultureInfo.InvariantCulture)).Append(" ");
+        }
+
+        if (options.IncrementBy != 1)
+        {
+            builder.Append("INCREMENT BY ").Append(options.IncrementBy.ToString(CultureInfo.InvariantCulture)).Append(" ");
+        }
+
+        if (options.MinValue is { } min)
+        {
+            builder.Append("MINVALUE ").Append(min.ToString(CultureInfo.InvariantCulture)).Append(" ");
+        }
+
+        if (options.MaxValue is { } max)
+        {
+            builder.Append("MAXVALUE ").Append(max.ToString(CultureInfo.InvariantCulture)).Append(" ");
+        }
+
+        if (options.IsCyclic)
+        {
+            builder.Append("CYCLE ");
+        }
+
+        var column = (operation as AddColumnOperation)?.Name ?? (operation as AlterColumnOperation)?.Name;
+        var cache = ValidCache(options.NumbersToCache, "an identity column", null, table, column);
+        builder.Append("CACHE ").Append(cache.ToString(CultureInfo.InvariantCulture)).Append(")");
+    }
+
+    #endregion
+
+    #region Constraints
+
+    /// <summary>
+    ///     On an existing table DSQL takes a foreign key only <c>NOT VALID</c>; an asynchronous job then validates the
+    ///     existing rows (<c>ALTER TABLE ASYNC … VALIDATE CONSTRAINT</c>).
+    /// </summary>
+    protected override void Generate(
+        AddForeignKeyOperation operation,
+        IModel? model,
+        MigrationCommandListBuilder builder,
+        bool terminate = true)
+    {
+        base.Generate(operation, model, builder, terminate: false);
+        if (terminate)
+        {
+            builder.AppendLine(" NOT VALID;");
+            EndStatement(builder);
+            ValidateConstraint(operation.Schema, operation.Table, operation.Name, builder);
+        }
+    }
+
+    /// <summary>Check constraints on an existing table: <c>NOT VALID</c>, then validated by an asynchronous job.</summary>
+    protected override void Generate(
+        AddCheckConstraintOperation operation,
+        IModel? model,
+        MigrationCommandListBuilder builder)
+    {
+        builder
+            .Append("ALTER TABLE ")
+            .Append(DelimitIdentifier(operation.Table, operation.Schema))
+            .Append(" ADD ");
+        CheckConstraint(operation, model, builder);
+        builder.AppendLine(" NOT VALID;");
+        EndStatement(builder);
+        ValidateConstraint(operation.Schema, operation.Table, operation.Name, builder);
+    }
+
+    /// <summary>DSQL cannot add a primary key to an existing table.</summary>
+    protected override void Generate(
+        AddPrimaryKeyOperation operation,
+        IModel? model,
+        MigrationCommandListBuilder builder,
+        bool terminate = true)
+        => throw Refuse($"adding the primary key '{operation.Name}' to an existing table", operation.Schema, operation.Table,
+            string.Join(", ", operation.Columns),
+            "A DSQL table gets its primary key in CREATE TABLE only. Recipe: create a new table with the new key (CreateTable), "
+            + "copy the rows with migrationBuilder.Sql(\"INSERT INTO new SELECT … FROM old\") in batches under 3,000 rows, "
+            + "drop the old table and rename the new one.");
+
+    /// <summary>DSQL cannot add a unique constraint to an existing table, except over a completed unique index.</summary>
+    protected override void Generate(
+        AddUniqueConstraintOperation operation,
+        IModel? model,
+        MigrationCommandListBuilder builder)
+        => throw Refuse($"adding the unique constraint '{operation.Name}' (an alternate key) to an existing table", operation.Schema,
+            operation.Table, string.Join(", ", operation.Columns),
+            "Recipe: use a unique index instead of an alternate key (HasIndex(…).IsUnique() rather than HasAlternateKey(…)); "
+            + "EF generates CREATE UNIQUE INDEX ASYNC for it. If a constraint is required, create the unique index in one "
+            + "migration and add it with migrationBuilder.Sql(\"ALTER TABLE … ADD CONSTRAINT … UNIQUE USING INDEX …\") in a later "
+            + "one, after the index build completed.");
+
+    private void ValidateConstraint(string? schema, string table, string constraint, MigrationCommandListBuilder builder)
+    {
+        builder
+            .Append("ALTER TABLE ASYNC ")
+            .Append(DelimitIdentifier(table, schema))
+            .Append(" VALIDATE CONSTRAINT ")
+            .Append(DelimitIdentifier(constraint))
+            .AppendLine(";");
+        EndJobStatement(builder);
+    }
+
+    #endregion
+
+    #region Indexes
+
+    /// <summary>
+    ///     <c>CREATE [UNIQUE] INDEX ASYNC</c>, btree only, at most eight key columns, no sort order or collation; DSQL
+    ///     answers with the id of the build job, which the migrator waits for.
+    /// </summary>
+    protected override void Generate(
+        CreateIndexOperation operation,
+        IModel? model,
+        MigrationCommandListBuilder builder,
+        bool terminate = true)
+    {
+        var columns = string.Join(", ", operation.Columns);
+        if (operation[NpgsqlAnnotationNames.IndexMethod] is string { Length: > 0 } method && method != "btree")
+        {
+            throw Refuse($"creating the index '{operation.Name}' with method '{method}'", operation.Schema, operation.Table, columns,
+                "DSQL supports only btree indexes; remove HasMethod() from the index.");
+        }
+
+        if (operation.Columns.Length > MaxIndexColumns)
+        {
+            throw Refuse($"creating the index '{operation.Name}' over {operation.Columns.Length} columns", operation.Schema,
+                operation.Table, columns, $"A DSQL index has at most {MaxIndexColumns} key columns; move the others to IncludeProperties() "
+                + "or split the index.");
+        }
+
+        if (operation[NpgsqlAnnotationNames.TsVectorConfig] is not null)
+        {
+            throw Refuse($"creating the full-text index '{operation.Name}'", operation.Schema, operation.Table, columns,
+                "DSQL has no GIN indexes or tsvector; remove IsTsVectorExpressionIndex() from the index.");
+        }
+
+        if (operation.IsDescending is { } descending && descending.Any(d => d)
+            || operation[RelationalAnnotationNames.Collation] is not null
+            || operation[NpgsqlAnnotationNames.IndexOperators] is not null)
+        {
+            throw Refuse($"creating the index '{operation.Name}' with a sort order, collation or operator class", operation.Schema,
+                operation.Table, columns, "DSQL index columns take only NULLS FIRST/LAST; remove IsDescending(), UseCollation() and "
+                + "HasOperators() from the index.");
+        }
+
+        RefuseStorageParameters(operation, operation.Schema, operation.Table);
+
+        builder
+            .Append(operation.IsUnique ? "CREATE UNIQUE INDEX ASYNC " : "CREATE INDEX ASYNC ")
+            // DSQL refuses a schema-qualified index name; the index lives in its table's schema.
+            .Append(DelimitIdentifier(operation.Name))
+            .Append(" ON ")
+            .Append(DelimitIdentifier(operation.Table, operation.Schema))
+            .Append(" (")
+            .Append(IndexColumns(operation))
+            .Append(")");
+
+        IndexOptions(operation, model, builder);
+
+        if (terminate)
+        {
+            builder.AppendLine(";");
+            EndJobStatement(builder);
+        }
+    }
+
+    private string IndexColumns(CreateIndexOperation operation)
+    {
+        var nullSortOrder = operation[NpgsqlAnnotationNames.IndexNullSortOrder] as NullSortOrder[];
+        return string.Join(", ", operation.Columns.Select((column, i) =>
+            DelimitIdentifier(column) + (nullSortOrder is not null && i < nullSortOrder.Length
+                ? nullSortOrder[i] switch
+                {
+                    NullSortOrder.NullsFirst => " NULLS FIRST",
+                    NullSortOrder.NullsLast => " NULLS LAST",
+                    _ => ""
+                }
+                : "")));
+    }
+
+    /// <summary>Renaming an index and moving a sequence are separate statements.</summary>
+    protected override void Generate(RenameSequenceOperation operation, IModel? model, MigrationCommandListBuilder builder)
+    {
+        var name = operation.Name;
+        if (operation.NewName is not null && operation.NewName != operation.Name)
+        {
+            Rename(operation.Schema, operation.Name, operation.NewName, "SEQUENCE", builder);
+            EndStatement(builder);
+            name = operation.NewName;
+        }
+
+        if (operation.NewSchema is not null && operation.NewSchema != operation.Schema)
+        {
+            Transfer(operation.NewSchema, operation.Schema, name, "SEQUENCE", builder);
+            EndStatement(builder);
+        }
+    }
+
+    #endregion
+
+    #region Sequences
+
+    /// <summary><c>CREATE SEQUENCE</c> as <c>bigint</c> with an explicit <c>CACHE 1</c>, the only small cache DSQL accepts.</summary>
+    protected override void Generate(CreateSequenceOperation operation, IModel? model, MigrationCommandListBuilder builder)
+    {
+        if (operation.ClrType != typeof(long))
+        {
+            throw Refuse($"creating the sequence '{operation.Name}' of type '{operation.ClrType.Name}'", operation.Schema, null, null,
+                "DSQL sequences are bigint only: declare it with modelBuilder.HasSequence<long>(…).");
+        }
+
+        base.Generate(operation, model, builder);
+    }
+
+    /// <inheritdoc />
+    protected override void SequenceOptions(
+        string? schema,
+        string name,
+        SequenceOperation operation,
+        IModel? model,
+        MigrationCommandListBuilder builder,
+        bool forAlter)
+    {
+        base.SequenceOptions(schema, name, operation, model, builder, forAlter);
+        if (!forAlter)
+        {
+            // EF's sequence model has no cache size; DSQL requires one, and CACHE 1 keeps EF's gap-free semantics.
+            builder.Append(" CACHE 1");
+        }
+    }
+
+    /// <summary>Setting the start value and restarting a sequence are two statements.</summary>
+    protected override void Generate(RestartSequenceOperation operation, IModel? model, MigrationCommandListBuilder builder)
+    {
+        var sequence = DelimitIdentifier(operation.Name, operation.Schema);
+        if (operation.StartValue is { } start)
+        {
+            AppendSingle(builder, $"ALTER SEQUENCE {sequence} START WITH {start.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        AppendSingle(builder, $"ALTER SEQUENCE {sequence} RESTART");
+    }
+
+    #endregion
+
+    #region Data
+
+    /// <summary>One command per row; data commands are not transaction-suppressed, so a seed commits as one transaction.</summary>
+    protected override void Generate(
+        InsertDataOperation operation,
+        IModel? model,
+        MigrationCommandListBuilder builder,
+        bool terminate = true)
+    {
+        if (!terminate || operation.Values.GetLength(0) <= 1)
+        {
+            base.Generate(operation, model, builder, terminate);
+            return;
+        }
+
+        for (var row = 0; row < operation.Values.GetLength(0); row++)
+        {
+            var single = new InsertDataOperation
+            {
+                Schema = operation.Schema,
+                Table = operation.Table,
+                Columns = operation.Columns,
+                ColumnTypes = operation.ColumnTypes,
+                Values = Row(operation.Values, row)
+            };
+            single.AddAnnotations(operation.GetAnnotations());
+            base.Generate(single, model, builder, terminate: true);
+        }
+    }
+
+    /// <summary>One command per row.</summary>
+    protected override void Generate(UpdateDataOperation operation, IModel? model, MigrationCommandListBuilder builder)
+    {
+        if (operation.KeyValues.GetLength(0) <= 1)
+        {
+            GenerateData(() => base.Generate(operation, model, builder));
+            return;
+        }
+
+        for (var row = 0; row < operation.KeyValues.GetLength(0); row++)
+        {
+            var single = new UpdateDataOperation
+            {
+                Schema = operation.Schema,
+                Table = operation.Table,
+                KeyColumns = operation.KeyColumns,
+                KeyColumnTypes = operation.KeyColumnTypes,
+                KeyValues = Row(operation.KeyValues, row),
+                Columns = operation.Columns,
+                ColumnTypes = operation.ColumnTypes,
+                Values = Row(operation.Values, row)
+            };
+            single.AddAnnotations(operation.GetAnnotations());
+            GenerateData(() => base.Generate(single, model, builder));
+        }
+    }
+
+    /// <summary>One command per row.</summary>
+    protected override void Generate(DeleteDataOperation operation, IModel? model, MigrationCommandListBuilder builder)
+    {
+        if (operation.KeyValues.GetLength(0) <= 1)
+        {
+            GenerateData(() => base.Generate(operation, model, builder));
+            return;
+        }
+
+        for (var row = 0; row < operation.KeyValues.GetLength(0); row++)
+        {
+            var single = new DeleteDataOperation
+            {
+                Schema = operation.Schema,
+                Table = operation.Table,
+                KeyColumns = operation.KeyColumns,
+                KeyColumnTypes = operation.KeyColumnTypes,
+                KeyValues = Row(operation.KeyValues, row)
+            };
+            single.AddAnnotations(operation.GetAnnotations());
+            GenerateData(() => base.Generate(single, model, builder));
+        }
+    }
+
+    private void GenerateData(Action generate)
+    {
+        _generatingData = true;
+        try
+        {
+            generate();
+        }
+        finally
+        {
+            _generatingData = false;
+        }
+    }
+
+    private static object?[,] Row(object?[,] values, int row)
+    {
+        var result = new object?[1, values.GetLength(1)];
+        for (var column = 0; column < values.GetLength(1); column++)
+        {
+            result[0, column] = values[row, column];
+        }
+
+        return result;
+    }
+
+    private void Backfill(string table, string column, string value, MigrationCommandListBuilder builder)
+    {
+        builder
+            .Append("UPDATE ")
+            .Append(table)
+            .Append(" SET ")
+            .Append(column)
+            .Append(" = ")
+            .Append(value)
+            .Append(" WHERE ")
+            .Append(column)
+            .AppendLine(" IS NULL;");
+
+        // A data statement: its own transaction, never shared with DDL.
+        builder.EndCommand();
+    }
+
+    #endregion
+
+    #region PostgreSQL features DSQL does not have
+
+    /// <inheritdoc />
+    protected override void GenerateCreateExtension(PostgresExtension extension, IModel? model, MigrationCommandListBuilder builder)
+        => throw Refuse($"creating the PostgreSQL extension '{extension.Name}'", extension.Schema, null, null,
+            "DSQL does not support extensions; remove HasPostgresExtension() from the model.");
+
+    /// <inheritdoc />
+    protected override void GenerateCreateEnum(PostgresEnum enumType, IModel? model, MigrationCommandListBuilder builder)
+        => throw Refuse($"creating the enum type '{enumType.Name}'", enumType.Schema, null, null,
+            "DSQL does not support user-defined types; remove HasPostgresEnum() and store the enum as text (HasConversion<string>()) "
+            + "or as an integer.");
+
+    /// <inheritdoc />
+    protected override void GenerateDropEnum(PostgresEnum enumType, IModel? model, MigrationCommandListBuilder builder)
+        => throw Refuse($"dropping the enum type '{enumType.Name}'", enumType.Schema, null, null,
+            "DSQL does not support user-defined types; remove HasPostgresEnum() from the model and from this migration.");
+
+    /// <inheritdoc />
+    protected override void GenerateAddEnumLabel(
+        PostgresEnum enumType,
+        string addedLabel,
+        string? beforeLabel,
+        string? afterLabel,
+        IModel? model,
+        MigrationCommandListBuilder builder)
+        => throw Refuse($"altering the enum type '{enumType.Name}'", enumType.Schema, null, null,
+            "DSQL does not support user-defined types; store the enum as text or as an integer.");
+
+    /// <inheritdoc />
+    protected override void GenerateCreateRange(PostgresRange rangeType, IModel? model, MigrationCommandListBuilder builder)
+        => throw Refuse($"creating the range type '{rangeType.Name}'", rangeType.Schema, null, null,
+            "DSQL does not support range types; remove HasPostgresRange() from the model.");
+
+    /// <inheritdoc />
+    protected override void GenerateDropRange(PostgresRange rangeType, IModel? model, MigrationCommandListBuilder builder)
+        => throw Refuse($"dropping the range type '{rangeType.Name}'", rangeType.Schema, null, null,
+            "DSQL does not support range types; remove HasPostgresRange() from the model and from this migration.");
+
+    /// <inheritdoc />
+    protected override void GenerateCreateCollation(PostgresCollation collation, IModel? model, MigrationCommandListBuilder builder)
+        => throw Refuse($"creating the collation '{collation.Name}'", collation.Schema, null, null,
+            "DSQL supports only the C collation; remove HasCollation() from the model.");
+
+    /// <inheritdoc />
+    protected override void GenerateDropCollation(PostgresCollation collation, IModel? model, MigrationCommandListBuilder builder)
+        => throw Refuse($"dropping the collation '{collation.Name}'", collation.Schema, null, null,
+            "DSQL supports only the C collation; remove HasCollation() from the model and from this migration.");
+
+    private void RefuseStorageParameters(IReadOnlyAnnotatable annotatable, string? schema, string? table)
+    {
+        if (annotatable.GetAnnotations().FirstOrDefault(a => a.Name.StartsWith(NpgsqlAnnotationNames.StorageParameterPrefix, StringComparison.Ordinal))
+            is { } parameter)
+        {
+            throw Refuse($"setting the storage parameter '{parameter.Name[NpgsqlAnnotationNames.StorageParameterPrefix.Length..]}'",
+                schema, table, null, "DSQL manages storage itself; remove HasStorageParameter() from the model.");
+        }
+    }
+
+    #endregion
+
+    #region Helpers
+
+    private void CommentOnTable(string? schema, string table, string? comment, MigrationCommandListBuilder builder)
+        => AppendSingle(builder, $"COMMENT ON TABLE {DelimitIdentifier(table, schema)} IS {_stringTypeMapping.GenerateSqlLiteral(comment)}");
+
+    private void CommentOnColumn(string? schema, string table, string column, string? comment, MigrationCommandListBuilder builder)
+        => AppendSingle(builder,
+            $"COMMENT ON COLUMN {DelimitIdentifier(table, schema)}.{DelimitIdentifier(column)} IS {_stringTypeMapping.GenerateSqlLiteral(comment)}");
+
+    private void AppendSingle(MigrationCommandListBuilder builder, string statement)
+    {
+        builder.Append(statement).AppendLine(";");
+        EndStatement(builder);
+    }
+
+    /// <summary>Ends a command whose statement starts an asynchronous DSQL job; it becomes a <see cref="DsqlJobMigrationCommand" />.</summary>
+    private void EndJobStatement(MigrationCommandListBuilder builder)
+    {
+        _jobCommandIndexes.Add(builder.GetCommandList().Count);
+        EndStatement(builder);
+    }
+
+    private string DefaultValueSql(object? defaultValue, string? defaultValueSql, string columnType)
+    {
+        if (defaultValueSql is not null)
+        {
+            return defaultValueSql;
+        }
+
+        var mapping = Dependencies.TypeMappingSource.FindMapping(defaultValue!.GetType(), columnType)
+            ?? Dependencies.TypeMappingSource.GetMappingForValue(defaultValue);
+        return mapping.GenerateSqlLiteral(columnType is "jsonb" or "json" && defaultValue is "" ? "{}" : defaultValue);
+    }
+
+    private long ValidCache(long cache, string what, string? schema, string? table, string? column)
+        => cache == 1 || cache >= MinLargeCache
+            ? cache
+            : throw Refuse($"giving {what} CACHE {cache}", schema, table, column,
+                $"DSQL accepts CACHE 1 or CACHE {MinLargeCache} and above; change the numbersToCache argument of HasIdentityOptions().");
+
+    private NotSupportedException Refuse(string what, string? schema, string? table, string? column, string recipe)
+        => DsqlMigrationRefusal.Create(MigrationId, what, schema, table, column, recipe);
+
+    private string DelimitIdentifier(string identifier)
+        => Dependencies.SqlGenerationHelper.DelimitIdentifier(identifier);
+
+    private string DelimitIdentifier(string name, string? schema)
+        => Dependencies.SqlGenerationHelper.DelimitIdentifier(name, schema);
+
+    private static bool IsIdentity(NpgsqlValueGenerationStrategy? strategy)
+        => strategy is NpgsqlValueGenerationStrategy.IdentityByDefaultColumn or NpgsqlValueGenerationStrategy.IdentityAlwaysColumn;
+
+    private static bool IsIdentityOrSerial(NpgsqlValueGenerationStrategy? strategy)
+        => IsIdentity(strategy) || strategy is NpgsqlValueGenerationStrategy.SerialColumn;
+
+    #endregion
+}

@@ -1,0 +1,80 @@
+// Migrator is pubternal; overriding it is how providers adjust migration transactions (Npgsql does the same).
+#pragma warning disable EF1001
+
+using System.Data;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore.Migrations.Internal;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
+
+/// <summary>
+///     The migrator for Aurora DSQL: transactions it opens use <c>REPEATABLE READ</c> (the only level DSQL has), and the
+///     SQL generator learns which migration it is generating so that refusals can name it.
+/// </summary>
+internal sealed class DsqlMigrator : Migrator
+{
+    private readonly IMigrationsSqlGenerator _migrationsSqlGenerator;
+
+    /// <summary>Creates the migrator.</summary>
+    public DsqlMigrator(
+        IMigrationsAssembly migrationsAssembly,
+        IHistoryRepository historyRepository,
+        IDatabaseCreator databaseCreator,
+        IMigrationsSqlGenerator migrationsSqlGenerator,
+        IRawSqlCommandBuilder rawSqlCommandBuilder,
+        IMigrationCommandExecutor migrationCommandExecutor,
+        IRelationalConnection connection,
+        ISqlGenerationHelper sqlGenerationHelper,
+        ICurrentDbContext currentContext,
+        IModelRuntimeInitializer modelRuntimeInitializer,
+        IDiagnosticsLogger<DbLoggerCategory.Migrations> logger,
+        IRelationalCommandDiagnosticsLogger commandLogger,
+        IDatabaseProvider databaseProvider,
+        IMigrationsModelDiffer migrationsModelDiffer,
+        IDesignTimeModel designTimeModel,
+        IDbContextOptions contextOptions,
+        IExecutionStrategy executionStrategy)
+        : base(migrationsAssembly, historyRepository, databaseCreator, migrationsSqlGenerator, rawSqlCommandBuilder,
+            migrationCommandExecutor, connection, sqlGenerationHelper, currentContext, modelRuntimeInitializer, logger,
+            commandLogger, databaseProvider, migrationsModelDiffer, designTimeModel, contextOptions, executionStrategy)
+        => _migrationsSqlGenerator = migrationsSqlGenerator;
+
+    /// <summary>DSQL runs every transaction as <c>REPEATABLE READ</c> and refuses Npgsql's default <c>READ COMMITTED</c>.</summary>
+    protected override IsolationLevel? MigrationTransactionIsolationLevel
+        => IsolationLevel.RepeatableRead;
+
+    /// <inheritdoc />
+    protected override IReadOnlyList<MigrationCommand> GenerateUpSql(
+        Migration migration,
+        MigrationsSqlGenerationOptions options = MigrationsSqlGenerationOptions.Default)
+        => WithMigrationId(migration, () => base.GenerateUpSql(migration, options));
+
+    /// <inheritdoc />
+    protected override IReadOnlyList<MigrationCommand> GenerateDownSql(
+        Migration migration,
+        Migration? previousMigration,
+        MigrationsSqlGenerationOptions options = MigrationsSqlGenerationOptions.Default)
+        => WithMigrationId(migration, () => base.GenerateDownSql(migration, previousMigration, options));
+
+    private IReadOnlyList<MigrationCommand> WithMigrationId(Migration migration, Func<IReadOnlyList<MigrationCommand>> generate)
+    {
+        if (_migrationsSqlGenerator is not DsqlMigrationsSqlGenerator generator)
+        {
+            return generate();
+        }
+
+        generator.MigrationId = migration.GetId();
+        try
+        {
+            return generate();
+        }
+        finally
+        {
+            generator.MigrationId = null;
+        }
+    }
+}

@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using Dsql.Npgsql;
+using Npgsql;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
+
+namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
+
+/// <summary>
+/// Owns one <see cref="NpgsqlDataSource"/> (one connection pool, one token provider) per distinct
+/// <see cref="DsqlConnectionOptions"/>: endpoint, role, region, profile, credentials, token lifetime and Npgsql
+/// settings. Npgsql's own manager keys by connection string only, which would let two contexts with different
+/// credentials or regions share the first one's tokens.
+/// </summary>
+/// <remarks>
+/// This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.
+/// Singleton; thread-safe. Disposes its data sources when EF's internal service provider is disposed.
+/// Like Npgsql's <c>ConfigureDataSource</c>, a data-source configuration action is not part of the key: give contexts
+/// that share options the same action.
+/// </remarks>
+public class DsqlDataSourceManager(IEnumerable<INpgsqlDataSourceConfigurationPlugin> plugins) : IDisposable, IAsyncDisposable
+{
+    private readonly INpgsqlDataSourceConfigurationPlugin[] _plugins = plugins.ToArray();
+    private readonly ConcurrentDictionary<DsqlConnectionOptions, Lazy<NpgsqlDataSource>> _dataSources = new();
+    private volatile bool _disposed;
+
+    /// <summary>The number of data sources created so far (for diagnostics and tests).</summary>
+    public int Count => _dataSources.Count;
+
+    /// <summary>Returns the shared data source for <paramref name="options"/>, creating it on first use (no I/O).</summary>
+    /// <param name="options">The connector options.</param>
+    /// <param name="npgsqlOptions">The Npgsql settings (the application's data-source configuration action).</param>
+    public virtual NpgsqlDataSource GetDataSource(DsqlConnectionOptions options, NpgsqlOptionsExtension? npgsqlOptions)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+
+        // Lazy: two threads racing on the first use must not build (and leak) two pools.
+        return _dataSources.GetOrAdd(
+            options,
+            static (key, state) => new Lazy<NpgsqlDataSource>(() => state.Manager.Create(key, state.Npgsql)),
+            (Manager: this, Npgsql: npgsqlOptions)).Value;
+    }
+
+    /// <summary>Builds a data source: plugins first, then DSQL authentication and defaults, then the application's own configuration.</summary>
+    /// <param name="options">The connector options.</param>
+    /// <param name="npgsqlOptions">The Npgsql settings.</param>
+    protected virtual NpgsqlDataSource Create(DsqlConnectionOptions options, NpgsqlOptionsExtension? npgsqlOptions)
+    {
+        var builder = new NpgsqlDataSourceBuilder();
+        foreach (var plugin in _plugins)
+        {
+            plugin.Configure(builder);
+        }
+
+        builder.UseDsqlAuthentication(options);
+        npgsqlOptions?.DataSourceBuilderAction?.Invoke(builder);
+        return builder.Build();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        foreach (var dataSource in _dataSources.Values.Where(l => l.IsValueCreated))
+        {
+            dataSource.Value.Dispose();
+        }
+
+        _dataSources.Clear();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        foreach (var dataSource in _dataSources.Values.Where(l => l.IsValueCreated))
+        {
+            await dataSource.Value.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _dataSources.Clear();
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,0 +1,117 @@
+using Npgsql;
+
+namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
+
+/// <summary>How <see cref="DsqlFailureClassifier"/> judges a failure.</summary>
+public enum DsqlFailure
+{
+    /// <summary>Retrying cannot help (syntax, constraint, auth, limits, unsupported features) or the failure is not a database one.</summary>
+    Permanent,
+
+    /// <summary>The unit of work did not take effect and can run again: OCC conflicts, transient connection failures.</summary>
+    Retryable,
+
+    /// <summary>
+    /// The outcome is unknown (DSQL's <c>XX000 server unavailable</c>, which can hit a <c>COMMIT</c> that did apply):
+    /// retry only after a <c>verifySucceeded</c> delegate said the unit did not take effect.
+    /// </summary>
+    OutcomeUnknown,
+}
+
+/// <summary>
+/// Decides whether a failure reported while talking to Aurora DSQL may be retried.
+/// </summary>
+/// <remarks>
+/// This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.
+/// The whole exception chain is searched: EF wraps database errors (<c>DbUpdateException</c>,
+/// <c>InvalidOperationException</c>), and applications wrap them again.
+/// </remarks>
+public static class DsqlFailureClassifier
+{
+    /// <summary>SQLSTATEs retried by default; see <c>/work/shared/dsql/FACTS.md</c> for DSQL's own list.</summary>
+    public static readonly IReadOnlySet<string> DefaultRetryableSqlStates = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "40001", // serialization_failure: DSQL's OCC conflicts (OC000 data, OC001 schema)
+        "40P01", // deadlock_detected (plain PostgreSQL, e.g. Dsql.Local's backend)
+        "53300", // too_many_connections: DSQL asks for backoff
+        "53400", // configuration_limit_exceeded: DSQL's connection-rate limit
+        "57P01", // admin_shutdown: the server ended the session
+        "57P02", // crash_shutdown
+        "57P03", // cannot_connect_now
+        "08000", "08001", "08003", "08004", "08006", "08007", // connection exceptions
+    };
+
+    /// <summary>Classifies <paramref name="exception"/> and every exception it wraps.</summary>
+    /// <param name="exception">The failure.</param>
+    /// <param name="additionalSqlStates">SQLSTATEs the user asked to retry as well.</param>
+    public static DsqlFailure Classify(Exception exception, IReadOnlySet<string>? additionalSqlStates = null)
+    {
+        for (var current = exception; current is not null; current = Next(current))
+        {
+            // DSQL puts its OCC codes in the message; an application may have wrapped that message anywhere.
+            if (current.Message.Contains("(OC000)", StringComparison.Ordinal)
+                || current.Message.Contains("(OC001)", StringComparison.Ordinal))
+            {
+                return DsqlFailure.Retryable;
+            }
+
+            switch (current)
+            {
+                case PostgresException postgres:
+                    if (additionalSqlStates?.Contains(postgres.SqlState) == true || DefaultRetryableSqlStates.Contains(postgres.SqlState))
+                    {
+                        return DsqlFailure.Retryable;
+                    }
+
+                    if (postgres.SqlState == "XX000"
+                        && postgres.MessageText.Contains("server unavailable", StringComparison.OrdinalIgnoreCase))
+                    {
+                        return DsqlFailure.OutcomeUnknown;
+                    }
+
+                    // A server answer is authoritative: 0A000, 23xxx, 28xxx, 42xxx, 54000, 53200… are permanent.
+                    return DsqlFailure.Permanent;
+
+                case NpgsqlException { IsTransient: true }: // I/O, socket and timeout failures on the wire
+                case TimeoutException:
+                    return DsqlFailure.Retryable;
+            }
+        }
+
+        return DsqlFailure.Permanent;
+    }
+
+    /// <summary>The SQLSTATE (and DSQL OCC code) to report for a failure, for logs; never includes secrets.</summary>
+    /// <param name="exception">The failure.</param>
+    public static string Describe(Exception exception)
+    {
+        for (var current = exception; current is not null; current = Next(current))
+        {
+            if (current is PostgresException postgres)
+            {
+                var occ = postgres.MessageText.Contains("(OC001)", StringComparison.Ordinal) ? " OC001"
+                    : postgres.MessageText.Contains("(OC000)", StringComparison.Ordinal) ? " OC000"
+                    : "";
+                return postgres.SqlState + occ;
+            }
+        }
+
+        for (var current = exception; current is not null; current = Next(current))
+        {
+            if (current.Message.Contains("(OC000)", StringComparison.Ordinal))
+            {
+                return "OC000";
+            }
+
+            if (current.Message.Contains("(OC001)", StringComparison.Ordinal))
+            {
+                return "OC001";
+            }
+        }
+
+        return exception.GetType().Name;
+    }
+
+    private static Exception? Next(Exception exception)
+        => exception is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0] : exception.InnerException;
+}

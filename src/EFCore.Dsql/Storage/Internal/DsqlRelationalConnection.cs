@@ -1,0 +1,92 @@
+using System.Data;
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Storage.Internal;
+
+namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
+
+/// <summary>
+/// Npgsql's EF connection, with an IAM-authenticated data source per DSQL configuration and transactions begun at an
+/// isolation level DSQL accepts.
+/// </summary>
+/// <remarks>
+/// This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice. Scoped.
+/// Npgsql begins a transaction with no level as <c>BEGIN TRANSACTION ISOLATION LEVEL READ COMMITTED</c>, which DSQL
+/// refuses; DSQL only runs REPEATABLE READ (snapshot isolation), so that is what every EF transaction asks for.
+/// </remarks>
+public class DsqlRelationalConnection : NpgsqlRelationalConnection
+{
+    private readonly DsqlDataSourceManager? _dsqlDataSources;
+    private readonly DsqlOptionsExtension? _dsqlOptions;
+
+    /// <summary>Creates the connection.</summary>
+    /// <param name="dependencies">EF's connection dependencies.</param>
+    /// <param name="dsqlDataSources">The DSQL data-source manager.</param>
+    /// <param name="npgsqlDataSources">Npgsql's data-source manager, for application-supplied data sources and connections.</param>
+    /// <param name="options">The context options.</param>
+    public DsqlRelationalConnection(
+        RelationalConnectionDependencies dependencies,
+        DsqlDataSourceManager dsqlDataSources,
+        NpgsqlDataSourceManager npgsqlDataSources,
+        IDbContextOptions options)
+        : base(dependencies, ResolveDataSource(dsqlDataSources, npgsqlDataSources, options))
+    {
+        _dsqlDataSources = dsqlDataSources;
+        _dsqlOptions = options.FindExtension<DsqlOptionsExtension>();
+    }
+
+    /// <summary>
+    /// The connection string. Setting one (as <c>dotnet ef database update --connection</c> and
+    /// <c>Database.SetConnectionString</c> do) keeps IAM authentication: the new endpoint or connection string gets
+    /// its own token-authenticated data source instead of Npgsql's password-less plain connection.
+    /// </summary>
+    public override string? ConnectionString
+    {
+        get => base.ConnectionString;
+        set
+        {
+            if (value is not null && _dsqlDataSources is not null && _dsqlOptions is { UsesExternalDataSource: false })
+            {
+                DbDataSource = _dsqlDataSources.GetDataSource(
+                    _dsqlOptions.Resolve(value)!, Dependencies.ContextOptions.FindExtension<NpgsqlOptionsExtension>());
+                return;
+            }
+
+            base.ConnectionString = value;
+        }
+    }
+
+    /// <summary>Maps an EF isolation level to the one DSQL gives, refusing levels DSQL cannot honour.</summary>
+    /// <param name="isolationLevel">The requested level.</param>
+    public static IsolationLevel MapIsolationLevel(IsolationLevel isolationLevel)
+        => isolationLevel switch
+        {
+            IsolationLevel.Unspecified or IsolationLevel.RepeatableRead or IsolationLevel.Snapshot => IsolationLevel.RepeatableRead,
+            _ => throw new NotSupportedException(DsqlStrings.IsolationLevelNotSupported(isolationLevel)),
+        };
+
+    /// <inheritdoc />
+    protected override DbTransaction ConnectionBeginTransaction(IsolationLevel isolationLevel)
+        => base.ConnectionBeginTransaction(MapIsolationLevel(isolationLevel));
+
+    /// <inheritdoc />
+    protected override ValueTask<DbTransaction> ConnectionBeginTransactionAsync(
+        IsolationLevel isolationLevel, CancellationToken cancellationToken = default)
+        => base.ConnectionBeginTransactionAsync(MapIsolationLevel(isolationLevel), cancellationToken);
+
+    private static DbDataSource? ResolveDataSource(
+        DsqlDataSourceManager dsqlDataSources, NpgsqlDataSourceManager npgsqlDataSources, IDbContextOptions options)
+    {
+        var npgsqlOptions = options.FindExtension<NpgsqlOptionsExtension>();
+        var dsqlOptions = options.FindExtension<DsqlOptionsExtension>();
+
+        // UseAuroraDsql(endpoint | cluster ID | connection string): our IAM data source. Anything else
+        // (an application's NpgsqlDataSource or DbConnection) is resolved exactly as Npgsql does.
+        return dsqlOptions?.ConnectionOptions is { } connectionOptions
+            && npgsqlOptions is { DataSource: null, Connection: null }
+                ? dsqlDataSources.GetDataSource(connectionOptions, npgsqlOptions)
+                : npgsqlDataSources.GetDataSource(npgsqlOptions, options.FindExtension<CoreOptionsExtension>()?.ApplicationServiceProvider);
+    }
+}

@@ -1,0 +1,94 @@
+#pragma warning disable EF1001 // The tests exercise the internal migration services directly.
+
+using EFCore.Dsql.FunctionalTests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EFCore.Dsql.FunctionalTests.Migrations;
+
+/// <summary>The lease-row migration lock on plain PostgreSQL: it needs nothing DSQL lacks (no LOCK TABLE, no advisory locks).</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class LeaseLockTests(PostgresFixture fixture)
+{
+    private static readonly DsqlMigrationsOptions ShortLease = new()
+    {
+        LockLease = TimeSpan.FromSeconds(1), LockRetryMaxDelay = TimeSpan.FromMilliseconds(100)
+    };
+
+    private readonly string _schema = "lease_" + Guid.NewGuid().ToString("N")[..8];
+
+    [Fact]
+    public async Task Second_migrator_waits_until_the_first_releases_the_lease()
+    {
+        await using var first = CreateContext(DsqlMigrationsOptions.Default with { LockRetryMaxDelay = TimeSpan.FromMilliseconds(100) });
+        await using var second = CreateContext(DsqlMigrationsOptions.Default with { LockRetryMaxDelay = TimeSpan.FromMilliseconds(100) });
+        var firstLease = await first.GetService<IHistoryRepository>().AcquireDatabaseLockAsync();
+
+        var secondAcquisition = second.GetService<IHistoryRepository>().AcquireDatabaseLockAsync();
+        await Task.Delay(500);
+        Assert.False(secondAcquisition.IsCompleted);
+
+        await firstLease.DisposeAsync();
+        await using var secondLease = await secondAcquisition.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.NotSame(firstLease, secondLease);
+    }
+
+    [Fact]
+    public async Task Expired_lease_of_a_vanished_holder_is_taken_over_and_the_old_holder_learns_it_lost_it()
+    {
+        await using var crashed = CreateContext(ShortLease);
+        await using var next = CreateContext(ShortLease);
+        var abandoned = (DsqlMigrationLease)await crashed.GetService<IHistoryRepository>().AcquireDatabaseLockAsync();
+        await abandoned.RecordProgressAsync("20260101_M", 3, CancellationToken.None);
+
+        var takenOver = (DsqlMigrationLease)await next.GetService<IHistoryRepository>().AcquireDatabaseLockAsync()
+            .WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(3, takenOver.TakeResumeStep("20260101_M"));
+        Assert.Null(takenOver.TakeResumeStep("20260101_M"));
+        var lost = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => abandoned.RecordProgressAsync("20260101_M", 4, CancellationToken.None));
+        Assert.Contains("lost the Aurora DSQL migration lock", lost.Message);
+        await takenOver.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Concurrent_acquirers_hold_the_lease_one_at_a_time()
+    {
+        var options = DsqlMigrationsOptions.Default with { LockRetryMaxDelay = TimeSpan.FromMilliseconds(50) };
+        var holders = 0;
+        var maxHolders = 0;
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            await using var context = CreateContext(options);
+            await using var lease = await context.GetService<IHistoryRepository>().AcquireDatabaseLockAsync();
+            var now = Interlocked.Increment(ref holders);
+            InterlockedMax(ref maxHolders, now);
+            await Task.Delay(100);
+            Interlocked.Decrement(ref holders);
+        })));
+
+        Assert.Equal(1, maxHolders);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+
+    private DbContext CreateContext(DsqlMigrationsOptions options)
+    {
+        var services = new ServiceCollection().AddEntityFrameworkNpgsql().AddDsqlMigrations(options).BuildServiceProvider();
+        return new DbContext(new DbContextOptionsBuilder()
+            .UseNpgsql(fixture.Instance.ConnectionString, npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", _schema))
+            .UseInternalServiceProvider(services)
+            .Options);
+    }
+}

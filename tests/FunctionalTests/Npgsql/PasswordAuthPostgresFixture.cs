@@ -1,0 +1,71 @@
+using Dsql.Local.Backend;
+using Npgsql;
+
+namespace EFCore.Dsql.FunctionalTests.Npgsql;
+
+/// <summary>
+/// A PostgreSQL that, unlike the shared trust-auth server, checks passwords (SCRAM) for every role except the superuser
+/// <c>postgres</c>: a stand-in for DSQL's token check. Roles are created with a token as their password.
+/// </summary>
+public sealed class PasswordAuthPostgresFixture : IAsyncLifetime
+{
+    private PostgresInstance? _instance;
+    private NpgsqlDataSource? _superuser;
+
+    /// <summary>The running server.</summary>
+    public PostgresInstance Instance => _instance ?? throw new InvalidOperationException("The fixture has not started.");
+
+    /// <summary>A trust-authenticated superuser data source, for setting up roles and observing sessions.</summary>
+    public NpgsqlDataSource Superuser => _superuser ?? throw new InvalidOperationException("The fixture has not started.");
+
+    /// <inheritdoc />
+    public async Task InitializeAsync()
+    {
+        _instance = await PostgresInstance.StartAsync();
+        // pg_hba.conf is read top-down: keep the superuser on trust, require SCRAM passwords from every other role.
+        var hba = Path.Combine(_instance.DataDirectory, "pg_hba.conf");
+        var rules = string.Join('\n',
+            "host all postgres 127.0.0.1/32 trust",
+            "local all postgres trust",
+            "host all all 127.0.0.1/32 scram-sha-256",
+            "local all all scram-sha-256",
+            "");
+        await File.WriteAllTextAsync(hba, rules);
+        _superuser = NpgsqlDataSource.Create(_instance.ConnectionString);
+        await using var reload = _superuser.CreateCommand("SELECT pg_reload_conf()");
+        await reload.ExecuteScalarAsync();
+    }
+
+    /// <summary>Creates (or re-passwords) a login role whose password is <paramref name="password"/>.</summary>
+    public async Task CreateRoleAsync(string role, string password)
+    {
+        // Role names here are fixed test identifiers; the password is a literal with quotes doubled.
+        var literal = "'" + password.Replace("'", "''", StringComparison.Ordinal) + "'";
+        await using var command = Superuser.CreateCommand(
+            $"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN CREATE ROLE \"{role}\" LOGIN; END IF; END $$;" +
+            $"SET password_encryption = 'scram-sha-256'; ALTER ROLE \"{role}\" PASSWORD {literal};");
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task DisposeAsync()
+    {
+        if (_superuser is not null)
+        {
+            await _superuser.DisposeAsync();
+        }
+
+        if (_instance is not null)
+        {
+            await _instance.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>Tests that share the password-checking PostgreSQL.</summary>
+[CollectionDefinition(Name)]
+public sealed class PasswordAuthPostgresCollection : ICollectionFixture<PasswordAuthPostgresFixture>
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "PostgreSQL with password authentication";
+}

@@ -1,0 +1,98 @@
+#pragma warning disable EF1001 // tests reach into EFCore.Dsql and Npgsql internals on purpose
+using Amazon.Runtime;
+using Dsql.Npgsql;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
+using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
+
+namespace EFCore.Dsql.UnitTests.EFCore;
+
+public class OptionsExtensionTests
+{
+    // A host that names no region, so every region is valid for it.
+    private static DbContextOptionsExtensionInfo Info(Action<DsqlDbContextOptionsBuilder> configure)
+        => TestEndpoints.Options(o => configure(o.Region("us-east-1")), "Host=localhost;SSL Mode=Disable")
+            .FindExtension<DsqlOptionsExtension>()!.Info;
+
+    public static TheoryData<string> BehaviourChangingSettings() => new()
+    {
+        "region", "credentials", "token", "retry-off", "retry-count", "cache", "error-codes",
+    };
+
+    private static Action<DsqlDbContextOptionsBuilder> Variant(string setting) => setting switch
+    {
+        "region" => o => o.Region("eu-west-1"),
+        "credentials" => o => o.Credentials(new BasicAWSCredentials("AKIDOTHER", "other-secret")),
+        "token" => o => o.TokenDuration(TimeSpan.FromMinutes(5)),
+        "retry-off" => o => o.DisableRetryOnFailure(),
+        "retry-count" => o => o.EnableRetryOnFailure(3),
+        "cache" => o => o.IdentityCacheSize(1),
+        "error-codes" => o => o.EnableRetryOnFailure(3, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(1), ["57014"]),
+        _ => throw new ArgumentOutOfRangeException(nameof(setting)),
+    };
+
+    [Theory]
+    [MemberData(nameof(BehaviourChangingSettings))]
+    public void Contexts_differing_in_a_behaviour_changing_setting_do_not_share_a_service_provider(string setting)
+    {
+        var baseline = Info(_ => { });
+        var changed = Info(Variant(setting));
+
+        Assert.False(baseline.ShouldUseSameServiceProvider(changed));
+        Assert.NotEqual(baseline.GetServiceProviderHashCode(), changed.GetServiceProviderHashCode());
+    }
+
+    [Fact]
+    public void Identical_configurations_share_a_service_provider()
+    {
+        var a = Info(o => o.Region("us-east-1").EnableRetryOnFailure(4));
+        var b = Info(o => o.Region("us-east-1").EnableRetryOnFailure(4));
+
+        Assert.True(a.ShouldUseSameServiceProvider(b));
+        Assert.Equal(a.GetServiceProviderHashCode(), b.GetServiceProviderHashCode());
+    }
+
+    [Fact]
+    public void Extension_is_immutable()
+    {
+        var original = new DsqlOptionsExtension();
+        var changed = original.WithRegion("eu-west-1").WithIdentityCacheSize(1);
+
+        Assert.Null(original.Region);
+        Assert.Equal(DsqlOptionsExtension.DefaultIdentityCacheSize, original.IdentityCacheSize);
+        Assert.Equal(("eu-west-1", 1L), (changed.Region, changed.IdentityCacheSize));
+    }
+
+    [Fact]
+    public void Log_fragment_and_auth_settings_never_show_secrets()
+    {
+        var extension = TestEndpoints.Options(o => o.Region("us-east-1")).FindExtension<DsqlOptionsExtension>()!;
+
+        Assert.DoesNotContain(TestEndpoints.SecretKey, extension.Info.LogFragment);
+        Assert.DoesNotContain("AKIDEXAMPLE", extension.Info.LogFragment);
+        Assert.DoesNotContain(TestEndpoints.SecretKey, extension.ConnectionOptions!.ToString());
+        var debugInfo = new Dictionary<string, string>();
+        extension.Info.PopulateDebugInfo(debugInfo);
+        Assert.DoesNotContain(debugInfo.Values, v => v.Contains(TestEndpoints.SecretKey));
+    }
+
+    [Fact]
+    public void Data_sources_are_shared_per_configuration_and_split_by_credentials_and_region()
+    {
+        using var manager = new DsqlDataSourceManager([]);
+        var npgsql = new NpgsqlOptionsExtension();
+        var baseline = DsqlConnectionOptions.Parse("Host=localhost;SSL Mode=Disable", "us-east-1").WithCredentials(TestEndpoints.Credentials);
+
+        var first = manager.GetDataSource(baseline, npgsql);
+        var again = manager.GetDataSource(DsqlConnectionOptions.Parse("Host=localhost;SSL Mode=Disable", "us-east-1").WithCredentials(TestEndpoints.Credentials), npgsql);
+        var otherCredentials = manager.GetDataSource(baseline.WithCredentials(new BasicAWSCredentials("AKIDOTHER", "other")), npgsql);
+        var otherRegion = manager.GetDataSource(baseline.WithRegion("us-east-2"), npgsql);
+
+        Assert.Same(first, again);
+        Assert.NotSame(first, otherCredentials);
+        Assert.NotSame(first, otherRegion);
+        Assert.Equal(3, manager.Count);
+    }
+}
