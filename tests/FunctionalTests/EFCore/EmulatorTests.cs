@@ -16,6 +16,14 @@ public sealed class Account
     public Guid Id { get; set; }
     public string Owner { get; set; } = "";
     public long Balance { get; set; }
+    public List<Statement> Statements { get; set; } = [];
+}
+
+public sealed class Statement
+{
+    public long Id { get; set; }
+    public Guid AccountId { get; set; }
+    public string Period { get; set; } = "";
 }
 
 public sealed class Ledger
@@ -24,16 +32,22 @@ public sealed class Ledger
     public string Note { get; set; } = "";
 }
 
-/// <summary>A model without secondary indexes or foreign keys, so EnsureCreated needs no CREATE INDEX ASYNC.</summary>
+/// <summary>Accounts with statements (a foreign key and its index, created with CREATE INDEX ASYNC), a ledger and counters.</summary>
 public sealed class BankContext(DbContextOptions<BankContext> options) : DbContext(options)
 {
     public DbSet<Account> Accounts => Set<Account>();
     public DbSet<Ledger> Ledger => Set<Ledger>();
     public DbSet<Counter> Counters => Set<Counter>();
+    public DbSet<Statement> Statements => Set<Statement>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
-        modelBuilder.Entity<Account>().ToTable("emu_accounts");
+        modelBuilder.Entity<Account>(b =>
+        {
+            b.ToTable("emu_accounts");
+            b.HasIndex(a => a.Owner);
+        });
+        modelBuilder.Entity<Statement>().ToTable("emu_statements");
         modelBuilder.Entity<Ledger>().ToTable("emu_ledger");
         modelBuilder.Entity<Counter>(b =>
         {
@@ -111,6 +125,30 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
         }
 
         Assert.DoesNotContain(_log, line => line.Contains("SAVEPOINT", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task Relationships_load_through_a_foreign_key_created_by_EnsureCreated()
+    {
+        var account = new Account { Owner = "bo", Balance = 5 };
+        await using (var context = NewContext())
+        {
+            context.Accounts.Add(account);
+            await context.SaveChangesAsync();
+            foreach (var period in new[] { "2026-01", "2026-02" })
+            {
+                context.Statements.Add(new Statement { AccountId = account.Id, Period = period });
+                await context.SaveChangesAsync();
+            }
+        }
+
+        await using (var context = NewContext())
+        {
+            var loaded = await context.Accounts.Include(a => a.Statements).SingleAsync(a => a.Id == account.Id);
+            Assert.Equal(["2026-01", "2026-02"], loaded.Statements.Select(s => s.Period).Order());
+            Assert.True(loaded.Statements.All(s => s.Id > 0));
+            Assert.Equal("bo", await context.Accounts.Where(a => a.Owner == "bo").Select(a => a.Owner).FirstAsync());
+        }
     }
 
     [Fact]
