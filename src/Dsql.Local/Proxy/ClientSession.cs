@@ -285,9 +285,11 @@ internal sealed class ClientSession : IAsyncDisposable
                     if (plan.CheckRowLimit && maxRows == 0)
                     {
                         // Count the transaction's changed rows right after the statement, inside the same transaction.
+                        // Through the unnamed portal: a named one lives until the transaction ends, so a second DML
+                        // statement in an explicit transaction would fail with 42P03 "cursor already exists".
                         cycle.Add(SessionPlanner.RowCheckPlan);
-                        backend.Write(ProtocolCodes.Bind, b => b.CString(SessionPlanner.RowCheckStatement).CString(SessionPlanner.RowCheckStatement).Int16(0).Int16(0).Int16(0));
-                        backend.Write(ProtocolCodes.Execute, b => b.CString(SessionPlanner.RowCheckStatement).Int32(0));
+                        backend.Write(ProtocolCodes.Bind, b => b.CString("").CString(SessionPlanner.RowCheckStatement).Int16(0).Int16(0).Int16(0));
+                        backend.Write(ProtocolCodes.Execute, b => b.CString("").Int32(0));
                     }
 
                     break;

@@ -79,8 +79,10 @@ internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
         try
         {
             var uncertainStep = Resume(lease, state);
-            if (lease is not null && uncertainStep < 0)
+            if (lease is not null && uncertainStep < 0 && state.Transaction is null)
             {
+                // Mark the migration as started. Inside an open transaction nothing commits before the progress recorded
+                // with that commit, so the mark would be redundant.
                 lease.RecordProgress(state.CurrentMigrationId, 0);
             }
 
@@ -153,8 +155,10 @@ internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
         try
         {
             var uncertainStep = Resume(lease, state);
-            if (lease is not null && uncertainStep < 0)
+            if (lease is not null && uncertainStep < 0 && state.Transaction is null)
             {
+                // Mark the migration as started. Inside an open transaction nothing commits before the progress recorded
+                // with that commit, so the mark would be redundant.
                 await lease.RecordProgressAsync(state.CurrentMigrationId, 0, cancellationToken).ConfigureAwait(false);
             }
 
