@@ -78,13 +78,22 @@ public sealed class BlogDatabase : IAsyncDisposable
         await context.Database.MigrateAsync(cancellationToken);
     }
 
+    /// <summary>Disposes the database when the host stops (the host awaits this, unlike the end of <c>Main</c>).</summary>
+    public sealed class StopOnShutdown(BlogDatabase database) : IHostedService
+    {
+        /// <inheritdoc />
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        /// <inheritdoc />
+        public Task StopAsync(CancellationToken cancellationToken) => database.DisposeAsync().AsTask();
+    }
+
     /// <summary>Stops the emulator (and its PostgreSQL).</summary>
     public async ValueTask DisposeAsync()
     {
-        if (_emulator is not null)
+        if (Interlocked.Exchange(ref _emulator, null) is { } emulator)
         {
-            await _emulator.DisposeAsync();
-            _emulator = null;
+            await emulator.DisposeAsync();
         }
     }
 }

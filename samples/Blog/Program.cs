@@ -16,7 +16,7 @@ if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
 // DSQL_ENDPOINT set: that cluster. Not set: the local emulator, started below (never at design time: dotnet ef stops
 // the app at Build() and creates the context through BlogContextFactory).
 var database = new BlogDatabase(builder.Configuration);
-builder.Services.AddSingleton(_ => database); // the container disposes it (and the emulator) on shutdown
+builder.Services.AddHostedService(_ => new BlogDatabase.StopOnShutdown(database)); // stops the emulator with the app
 
 // One pool of contexts; UseAuroraDsql brings IAM tokens, DSQL-safe connections and OCC retries.
 builder.Services.AddDbContextPool<BlogContext>(options => options.UseAuroraDsql(database.ConnectionOptions, database.Configure));
@@ -24,8 +24,16 @@ builder.Services.AddDbContextPool<BlogContext>(options => options.UseAuroraDsql(
 var app = builder.Build();
 app.MapBlogApi();
 
-await database.StartAsync(app.Lifetime.ApplicationStopping);
-await BlogDatabase.MigrateAsync(app.Services, app.Lifetime.ApplicationStopping);
+try
+{
+    await database.StartAsync(app.Lifetime.ApplicationStopping);
+    await BlogDatabase.MigrateAsync(app.Services, app.Lifetime.ApplicationStopping);
+}
+catch
+{
+    await database.DisposeAsync(); // never leave the emulator's PostgreSQL behind
+    throw;
+}
 
 app.Lifetime.ApplicationStarted.Register(() =>
 {
