@@ -55,5 +55,3 @@ app.Lifetime.ApplicationStarted.Register(() =>
 
 await app.RunAsync();
 
-/// <summary>The sample's entry point (public for WebApplicationFactory).</summary>
-public partial class Program;
