@@ -4,6 +4,7 @@ using System.Diagnostics;
 using EFCore.Dsql.FunctionalTests.Infrastructure;
 using EFCore.Dsql.FunctionalTests.Migrations.Shop;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
@@ -40,6 +41,8 @@ public sealed class DsqlMigrationsTests(DsqlLocalFixture fixture) : IAsyncLifeti
             .UseAuroraDsql(fixture.DataSource, dsql => dsql
                 .EnableRetryOnFailure()
                 .Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", ShopContext.Schema)))
+            // Every test's emulator data source needs its own internal service provider; the test run creates many.
+            .ConfigureWarnings(w => w.Ignore(CoreEventId.ManyServiceProvidersCreatedWarning))
             .Options);
 
         await context.Database.MigrateAsync();
