@@ -217,6 +217,22 @@ public sealed class DsqlMigrationsTests(DsqlLocalFixture fixture) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task Adding_a_required_column_to_a_table_over_the_row_limit_backfills_in_batches()
+    {
+        await fixture.ExecuteOnBackendAsync("DROP SCHEMA IF EXISTS bulk CASCADE");
+        await using var context = BackfillContext.Create(fixture.DataSource);
+        await context.GetService<IMigrator>().MigrateAsync(CreateReadings.Id);
+        await fixture.ExecuteOnBackendAsync("""INSERT INTO bulk."Readings" ("Id", "Name") SELECT g, 'r' || g FROM generate_series(1, 3500) g""");
+
+        await context.Database.MigrateAsync();
+
+        Assert.Equal(3500L, await ShopDatabase.BackendScalarAsync<long>(fixture, """SELECT count(*) FROM bulk."Readings" WHERE "Rank" = 7"""));
+        Assert.True(await ShopDatabase.BackendScalarAsync<bool>(fixture,
+            """SELECT convalidated FROM pg_constraint WHERE conname = 'CK_Readings_Rank_NotNull'"""));
+        await fixture.ExecuteOnBackendAsync("DROP SCHEMA bulk CASCADE");
+    }
+
+    [Fact]
     public async Task Refuses_a_column_type_change_before_running_it_naming_the_migration()
     {
         await using var context = RefusedContext.Create(fixture.DataSource);

@@ -37,6 +37,25 @@ public class DsqlSeedingTests
         Assert.All(commands, c => Assert.False(c.TransactionSuppressed));
     }
 
+    [Fact]
+    public void Backfill_with_the_target_model_runs_in_key_batches_under_the_row_limit()
+    {
+        using var context = new SeedContext();
+        var generator = (DsqlMigrationsSqlGenerator)context.GetService<IMigrationsSqlGenerator>();
+        var model = context.GetService<IDesignTimeModel>().Model;
+
+        var commands = generator.Generate(
+            [new AddColumnOperation { Name = "Rank", Table = "Colors", ClrType = typeof(int), ColumnType = "integer", DefaultValue = 5 }],
+            model);
+
+        var backfill = Assert.IsType<DsqlBackfillMigrationCommand>(commands[2]);
+        Assert.Equal("UPDATE \"Colors\" SET \"Rank\" = 5 WHERE \"Rank\" IS NULL;\n", backfill.CommandText.ReplaceLineEndings("\n"));
+        Assert.Equal(
+            "UPDATE \"Colors\" SET \"Rank\" = 5 WHERE (\"Id\") IN (SELECT \"Id\" FROM \"Colors\" WHERE \"Rank\" IS NULL LIMIT 1000)",
+            backfill.BatchSql);
+        Assert.True(backfill.TransactionSuppressed);
+    }
+
     private sealed class SeedContext : DbContext
     {
         private static readonly IServiceProvider Services = new ServiceCollection()
@@ -62,6 +81,8 @@ public class DsqlSeedingTests
     private sealed class Color
     {
         public long Id { get; set; }
+
+        public int Rank { get; set; }
 
         public string Name { get; set; } = "";
     }

@@ -36,6 +36,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
     private readonly IRawSqlCommandBuilder _rawSqlCommandBuilder;
     private readonly RelationalTypeMapping _stringTypeMapping;
     private readonly List<(int Command, string? QualifiedIndexName)> _jobCommandIndexes = [];
+    private readonly List<(int Command, string BatchSql)> _backfillCommands = [];
     private bool _generatingData;
 
     /// <summary>Creates the generator.</summary>
@@ -61,6 +62,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         MigrationsSqlGenerationOptions options = MigrationsSqlGenerationOptions.Default)
     {
         _jobCommandIndexes.Clear();
+        _backfillCommands.Clear();
 
         // Npgsql wraps statements in PL/pgSQL (PERFORM, DO) for idempotent scripts; DSQL has no PL/pgSQL, and idempotent
         // scripts guard each migration with psql's \if instead (DsqlHistoryRepository), so the statements stay plain SQL.
@@ -75,12 +77,24 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
             commands = [.. commands.Take(commands.Count - 1), .. seededIdentities.Select(SequenceBump)];
         }
 
-        if (_jobCommandIndexes.Count == 0)
+        if (_jobCommandIndexes.Count == 0 && _backfillCommands.Count == 0)
         {
             return commands;
         }
 
         var result = commands.ToArray();
+        foreach (var (index, batchSql) in _backfillCommands)
+        {
+            var command = result[index];
+            result[index] = new DsqlBackfillMigrationCommand(
+                Dependencies.CommandBuilderFactory.Create().Append(command.CommandText).Build(),
+                Dependencies.CurrentContext.Context,
+                command.CommandLogger,
+                _rawSqlCommandBuilder,
+                batchSql);
+        }
+
+        _backfillCommands.Clear();
         foreach (var (index, qualifiedIndexName) in _jobCommandIndexes)
         {
             var command = result[index];
@@ -330,7 +344,8 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
             EndStatement(builder);
 
             // PostgreSQL's ADD COLUMN … DEFAULT fills the existing rows; reach the same state with a data statement.
-            Backfill(table, column, DefaultValueSql(operation.DefaultValue, operation.DefaultValueSql, columnType), builder);
+            Backfill(operation.Schema, operation.Table, operation.Name,
+                DefaultValueSql(operation.DefaultValue, operation.DefaultValueSql, columnType), model, builder);
         }
 
         if (!operation.IsNullable)
@@ -438,8 +453,8 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
             // DSQL has no SET NOT NULL; fill the nulls with the default, then enforce with a validated check constraint.
             if (operation.DefaultValue is not null || operation.DefaultValueSql is not null)
             {
-                Backfill(table, DelimitIdentifier(operation.Name),
-                    DefaultValueSql(operation.DefaultValue, operation.DefaultValueSql, type), builder);
+                Backfill(operation.Schema, operation.Table, operation.Name,
+                    DefaultValueSql(operation.DefaultValue, operation.DefaultValueSql, type), model, builder);
             }
 
             AddNotNullCheck(operation.Schema, operation.Table, operation.Name, builder);
@@ -905,21 +920,29 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         return result;
     }
 
-    private void Backfill(string table, string column, string value, MigrationCommandListBuilder builder)
+    /// <summary>
+    ///     Fills the column's nulls with its default, as PostgreSQL's <c>ADD COLUMN … DEFAULT</c> does. With the target model
+    ///     the table's key is known and the migrator fills in batches under DSQL's row limit, each autocommitted; without it
+    ///     the update is one data statement in a transaction of its own.
+    /// </summary>
+    private void Backfill(string? schema, string tableName, string columnName, string value, IModel? model, MigrationCommandListBuilder builder)
     {
-        builder
-            .Append("UPDATE ")
-            .Append(table)
-            .Append(" SET ")
-            .Append(column)
-            .Append(" = ")
-            .Append(value)
-            .Append(" WHERE ")
-            .Append(column)
-            .AppendLine(" IS NULL;");
+        var table = DelimitIdentifier(tableName, schema);
+        var column = DelimitIdentifier(columnName);
+        builder.AppendLine($"UPDATE {table} SET {column} = {value} WHERE {column} IS NULL;");
 
-        // A data statement: its own transaction, never shared with DDL.
-        builder.EndCommand();
+        var key = model?.GetRelationalModel().FindTable(tableName, schema)?.PrimaryKey?.Columns;
+        if (key is not { Count: > 0 })
+        {
+            builder.EndCommand();
+            return;
+        }
+
+        var keyList = string.Join(", ", key.Select(c => DelimitIdentifier(c.Name)));
+        _backfillCommands.Add((builder.GetCommandList().Count,
+            $"UPDATE {table} SET {column} = {value} WHERE ({keyList}) IN "
+            + $"(SELECT {keyList} FROM {table} WHERE {column} IS NULL LIMIT {DsqlBackfillMigrationCommand.BatchSize})"));
+        builder.EndCommand(suppressTransaction: true);
     }
 
     #endregion
