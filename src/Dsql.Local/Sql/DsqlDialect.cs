@@ -61,6 +61,7 @@ internal sealed class DsqlDialect
             "set" => AnalyzeSet(statement),
             "reset" when t.WordAt(1) is "role" or "all" or "session" => new StatementAnalysis(StatementKind.Other, statement.Text) { ChangesRole = true, RoleTarget = "none" },
             "copy" when CopiesAFile(t) => Unsupported("COPY to or from a file or program is not supported; use COPY … FROM STDIN or TO STDOUT"),
+            "copy" when t.IndexOfTopLevelWord("from") > 0 => new StatementAnalysis(StatementKind.Dml, statement.Text) { IsCopy = true, Tables = t[1].IsName ? [t[1].Value] : [] },
             "show" => AnalyzeShow(statement),
             "truncate" => Unsupported("unsupported statement: Truncate", StatementKind.Dml),
             "vacuum" => Unsupported("unsupported VACUUM statement"),

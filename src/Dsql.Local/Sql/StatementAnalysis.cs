@@ -27,7 +27,10 @@ internal sealed record StatementAnalysis(StatementKind Kind, string BackendSql)
     public string? RoleTarget { get; init; }
 
     /// <summary>The statement writes rows (checked against the per-transaction row limit).</summary>
-    public bool Writes => Kind == StatementKind.Dml;
+    public bool Writes => Kind == StatementKind.Dml && !IsCopy;
+
+    /// <summary>COPY … FROM STDIN: DML for the transaction rules, but its rows are not counted (the check cannot run mid-copy).</summary>
+    public bool IsCopy { get; init; }
 
     /// <summary>The tables the statement writes or whose schema it changes (lower-case, unqualified), for conflict tracking.</summary>
     public IReadOnlyList<string> Tables { get; init; } = [];
