@@ -2,6 +2,8 @@
 using Amazon.Runtime;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Migrations;
 using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.EFCore;
@@ -68,7 +70,9 @@ public sealed class PostgresTarget(Infrastructure.PostgresFixture fixture)
         {
             o.Region("us-east-1").Credentials(Credentials).EnableRetryOnFailure(20, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(200), null);
             dsql?.Invoke(o);
-        });
+        })
+        // Plain PostgreSQL does not understand DSQL's CREATE INDEX ASYNC: create the test schema with Npgsql's generator.
+        .ReplaceService<IMigrationsSqlGenerator, NpgsqlMigrationsSqlGenerator>();
 
     public async Task<T> QueryAsync<T>(string sql)
     {
