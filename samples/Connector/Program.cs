@@ -1,9 +1,9 @@
 // The DSQL connector for Npgsql in a few lines.
 //
-//   dotnet run --project samples/Connector                          # local demo: a throw-away PostgreSQL, example credentials
+//   dotnet run --project samples/Connector                          # local demo: the Dsql.Local emulator (token checks, TLS)
 //   dotnet run --project samples/Connector -- <endpoint|cluster-id> [region]   # a real cluster, AWS default credentials
 using Amazon.Runtime;
-using Dsql.Local.Backend;
+using Dsql.Local;
 using Dsql.Npgsql;
 using Npgsql;
 
@@ -16,12 +16,13 @@ if (args.Length > 0)
     return;
 }
 
-// Local demo: the same code path against a throw-away PostgreSQL (trust authentication, so any token is accepted).
-Console.WriteLine("No cluster given; starting a local PostgreSQL (pass an endpoint to use a real DSQL cluster).");
-await using var postgres = await PostgresInstance.StartAsync();
+// Local demo: the same code path against the Dsql.Local emulator, which checks IAM tokens over TLS as DSQL does.
+Console.WriteLine("No cluster given; starting the Dsql.Local emulator (pass an endpoint to use a real DSQL cluster).");
+await using var emulator = await DsqlLocalServer.StartAsync();
 var options = DsqlConnectionOptions
-    .Parse($"postgresql://postgres@{postgres.Host}:{postgres.Port}/postgres?region=us-east-1&sslmode=disable&Maximum%20Pool%20Size=4")
-    .WithCredentials(new BasicAWSCredentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
+    // The emulator's certificate is self-signed: Require + trust here; real endpoints get VerifyFull by default.
+    .Parse($"postgresql://admin@{emulator.Endpoint}:{emulator.Port}/postgres?sslmode=require&Trust%20Server%20Certificate=true&Maximum%20Pool%20Size=4", emulator.Region)
+    .WithCredentials(new BasicAWSCredentials(emulator.Credential.AccessKeyId, emulator.Credential.SecretAccessKey));
 Console.WriteLine($"Options: {options}");
 
 var token = new DsqlAuthTokenProvider(options).GenerateToken();
@@ -33,10 +34,21 @@ await using (var local = DsqlDataSource.Create(options))
     await RunAsync(local);
 }
 
-// The one-liner, like the Python connector's connect():
-await using (var connection = await DsqlConnection.OpenAsync(options))
+// The one-liner, like the Python connector's connect(), as a non-admin role (DbConnect token):
+await using (var connection = await DsqlConnection.OpenAsync(options.WithUsername("app_reader")))
 {
     Console.WriteLine($"DsqlConnection.OpenAsync: connected as {connection.UserName}");
+}
+
+// A token signed with the wrong secret is refused, as on DSQL.
+try
+{
+    var wrong = options.WithCredentials(new BasicAWSCredentials(emulator.Credential.AccessKeyId, "wrong-secret"));
+    await using var refused = await DsqlConnection.OpenAsync(wrong);
+}
+catch (PostgresException e)
+{
+    Console.WriteLine($"Wrong secret refused: {e.SqlState} {e.MessageText}");
 }
 
 static async Task RunAsync(NpgsqlDataSource dataSource)

@@ -11,6 +11,15 @@ internal sealed record StatementAnalysis(StatementKind Kind, string BackendSql)
     /// <summary>The command tag DSQL answers with when the backend's differs.</summary>
     public string? TagOverride { get; init; }
 
+    /// <summary>How to answer the statement when it meets a row held by another transaction (see <see cref="ConflictProbe"/>).</summary>
+    public ConflictProbe? Probe { get; init; }
+
+    /// <summary>A COMMIT that loses: answered with this error after the backend rolls back.</summary>
+    public PgError? CommitError { get; init; }
+
+    /// <summary>The statement calls <c>dsql_local.inject_conflict()</c>: the session's next commit fails with OC000.</summary>
+    public bool InjectsConflict { get; init; }
+
     /// <summary>The statement writes rows (checked against the per-transaction row limit).</summary>
     public bool Writes => Kind == StatementKind.Dml;
 

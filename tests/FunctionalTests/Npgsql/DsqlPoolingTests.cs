@@ -44,6 +44,14 @@ public class DsqlPoolingTests(PasswordAuthPostgresFixture fixture)
         }));
 
         var tokensGenerated = credentials.Calls - callsBefore;
+        if (Environment.GetEnvironmentVariable("DSQL_TEST_SUMMARY_DIR") is { Length: > 0 } summaries)
+        {
+            await File.WriteAllTextAsync(
+                Path.Combine(summaries, "connector-pooling.txt"),
+                $"connector: 64 concurrent opens -> {backendPids.Count} physical connections (Maximum Pool Size {maxPoolSize}), " +
+                $"{tokensGenerated} tokens generated, at most {maxSessions} sessions seen by the server{Environment.NewLine}");
+        }
+
         Assert.InRange(backendPids.Count, 1, maxPoolSize);
         Assert.InRange(maxSessions, 1, maxPoolSize);
         Assert.Equal(backendPids.Count, tokensGenerated);

@@ -98,3 +98,55 @@ public class DsqlHistoryRepositoryTests
     public void Wait_sql_calls_the_wait_for_job_procedure_with_a_literal()
         => Assert.Equal("CALL sys.wait_for_job('77e6id3hjbasddybtihl43gega')", DsqlJobMigrationCommand.WaitSql("77e6id3hjbasddybtihl43gega"));
 }
+
+public class DsqlMigrationsOptionsResolverTests
+{
+    [Fact]
+    public void Options_carried_by_a_context_options_extension_win_over_the_registered_ones()
+    {
+        var configured = new DsqlMigrationsOptions { WaitForJobs = false, LockLease = TimeSpan.FromMinutes(30) };
+        var builder = new DbContextOptionsBuilder().UseNpgsql("Host=localhost");
+        ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new MigrationsOptionsExtension(configured));
+
+        Assert.Same(configured, DsqlMigrationsOptionsResolver.Resolve(builder.Options, DsqlMigrationsOptions.Default));
+    }
+
+    [Fact]
+    public void Registered_options_apply_when_no_extension_carries_any()
+    {
+        var registered = new DsqlMigrationsOptions { WaitForJobs = false };
+        var options = new DbContextOptionsBuilder().UseNpgsql("Host=localhost").Options;
+
+        Assert.Same(registered, DsqlMigrationsOptionsResolver.Resolve(options, registered));
+    }
+
+    private sealed class MigrationsOptionsExtension(DsqlMigrationsOptions options) : IDbContextOptionsExtension, IDsqlMigrationsOptionsSource
+    {
+        public DsqlMigrationsOptions? MigrationsOptions => options;
+
+        public DbContextOptionsExtensionInfo Info => new ExtensionInfo(this);
+
+        public void ApplyServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services)
+        {
+        }
+
+        public void Validate(IDbContextOptions options)
+        {
+        }
+
+        private sealed class ExtensionInfo(IDbContextOptionsExtension extension) : DbContextOptionsExtensionInfo(extension)
+        {
+            public override bool IsDatabaseProvider => false;
+
+            public override string LogFragment => "";
+
+            public override int GetServiceProviderHashCode() => 0;
+
+            public override bool ShouldUseSameServiceProvider(DbContextOptionsExtensionInfo other) => other is ExtensionInfo;
+
+            public override void PopulateDebugInfo(IDictionary<string, string> debugInfo)
+            {
+            }
+        }
+    }
+}

@@ -84,6 +84,18 @@ public class DsqlNpgsqlSettingsTests
     }
 
     [Fact]
+    public void Builders_settings_are_recognised_under_npgsql_synonyms()
+    {
+        var builder = new NpgsqlDataSourceBuilder("Server=ignored;sslmode=Require;ConnectionLifetime=100;NoResetOnClose=false");
+
+        builder.UseDsqlAuthentication(DsqlConnectionOptions.Parse(Endpoint));
+
+        Assert.Equal(SslMode.Require, builder.ConnectionStringBuilder.SslMode);
+        Assert.Equal(100, builder.ConnectionStringBuilder.ConnectionLifetime);
+        Assert.False(builder.ConnectionStringBuilder.NoResetOnClose);
+    }
+
+    [Fact]
     public void Builder_with_a_password_is_refused()
     {
         var builder = new NpgsqlDataSourceBuilder("Host=x;Password=hunter2");

@@ -24,7 +24,7 @@ internal sealed class DsqlHistoryRepository : NpgsqlHistoryRepository, IHistoryR
     public DsqlHistoryRepository(HistoryRepositoryDependencies dependencies, DsqlMigrationsOptions options)
         : base(dependencies)
     {
-        _options = options.Validate();
+        _options = DsqlMigrationsOptionsResolver.Resolve(dependencies.Options, options);
         LockSql = new DsqlMigrationLockSql(
             SqlGenerationHelper.DelimitIdentifier(DsqlMigrationLockSql.DefaultTableName, TableSchema),
             SqlGenerationHelper.DelimitIdentifier("PK_" + DsqlMigrationLockSql.DefaultTableName),
@@ -42,6 +42,12 @@ internal sealed class DsqlHistoryRepository : NpgsqlHistoryRepository, IHistoryR
     {
         Dependencies.MigrationsLogger.AcquiringMigrationLock();
         var holder = NewHolder();
+        if (Dependencies.Connection.CurrentTransaction is not null)
+        {
+            using var reader = Dependencies.RawSqlCommandBuilder.Build(LockSql.Acquire(holder)).ExecuteReader(Parameters());
+            return reader.Read() ? NewLease(holder, reader.DbDataReader) : throw LockBusyInTransaction();
+        }
+
         var delay = TimeSpan.FromMilliseconds(100);
         while (true)
         {
@@ -69,6 +75,18 @@ internal sealed class DsqlHistoryRepository : NpgsqlHistoryRepository, IHistoryR
     {
         Dependencies.MigrationsLogger.AcquiringMigrationLock();
         var holder = NewHolder();
+        if (Dependencies.Connection.CurrentTransaction is not null)
+        {
+            var transactionReader = await Dependencies.RawSqlCommandBuilder.Build(LockSql.Acquire(holder))
+                .ExecuteReaderAsync(Parameters(), cancellationToken).ConfigureAwait(false);
+            await using (transactionReader.ConfigureAwait(false))
+            {
+                return await transactionReader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                    ? NewLease(holder, transactionReader.DbDataReader)
+                    : throw LockBusyInTransaction();
+            }
+        }
+
         var delay = TimeSpan.FromMilliseconds(100);
         while (true)
         {
@@ -207,6 +225,14 @@ internal sealed class DsqlHistoryRepository : NpgsqlHistoryRepository, IHistoryR
         var doubled = delay * 2;
         return doubled > _options.LockRetryMaxDelay ? _options.LockRetryMaxDelay : doubled;
     }
+
+    /// <summary>
+    ///     EF re-acquires the lock inside the migration's transaction when its execution strategy retries a migration. A
+    ///     snapshot never sees the lease freed, so waiting there would never end: one attempt, then this error.
+    /// </summary>
+    private static InvalidOperationException LockBusyInTransaction()
+        => new("Another migrator took the Aurora DSQL migration lock while this one was retrying after an error. Run the "
+            + "migration again once the other migrator finished; it resumes where this one stopped.");
 
     private static string NewHolder()
         => Guid.NewGuid().ToString("N");

@@ -2,6 +2,7 @@
 #pragma warning disable EF1001
 
 using System.Transactions;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -22,11 +23,11 @@ internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
     private readonly DsqlMigrationsOptions _options;
 
     /// <summary>Creates the executor.</summary>
-    public DsqlMigrationCommandExecutor(IExecutionStrategy executionStrategy, DsqlMigrationsOptions options)
+    public DsqlMigrationCommandExecutor(IExecutionStrategy executionStrategy, DsqlMigrationsOptions options, IDbContextOptions contextOptions)
         : base(executionStrategy)
     {
         _executionStrategy = executionStrategy;
-        _options = options;
+        _options = DsqlMigrationsOptionsResolver.Resolve(contextOptions, options);
     }
 
     /// <inheritdoc />
@@ -79,8 +80,10 @@ internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
         try
         {
             var uncertainStep = Resume(lease, state);
-            if (lease is not null && uncertainStep < 0)
+            if (lease is not null && uncertainStep < 0 && state.Transaction is null)
             {
+                // Mark the migration as started. Inside an open transaction nothing commits before the progress recorded
+                // with that commit, so the mark would be redundant.
                 lease.RecordProgress(state.CurrentMigrationId, 0);
             }
 
@@ -153,8 +156,10 @@ internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
         try
         {
             var uncertainStep = Resume(lease, state);
-            if (lease is not null && uncertainStep < 0)
+            if (lease is not null && uncertainStep < 0 && state.Transaction is null)
             {
+                // Mark the migration as started. Inside an open transaction nothing commits before the progress recorded
+                // with that commit, so the mark would be redundant.
                 await lease.RecordProgressAsync(state.CurrentMigrationId, 0, cancellationToken).ConfigureAwait(false);
             }
 

@@ -66,6 +66,15 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         // scripts guard each migration with psql's \if instead (DsqlHistoryRepository), so the statements stay plain SQL.
         var commands = base.Generate(operations, model, options & ~MigrationsSqlGenerationOptions.Idempotent);
 
+        // After seeding identity columns Npgsql appends one command that bumps every seeded identity's sequence; give each
+        // bump a command of its own (one statement per command).
+        var seededIdentities = SeededIdentityColumns(operations, model);
+        if (seededIdentities.Length > 0 && commands.Count > 0
+            && commands[^1].CommandText.StartsWith("SELECT setval(", StringComparison.Ordinal))
+        {
+            commands = [.. commands.Take(commands.Count - 1), .. seededIdentities.Select(SequenceBump)];
+        }
+
         if (_jobCommandIndexes.Count == 0)
         {
             return commands;
@@ -84,6 +93,36 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
 
         _jobCommandIndexes.Clear();
         return result;
+    }
+
+    /// <summary>The identity columns of the tables <paramref name="operations" /> seed: the columns Npgsql bumps the sequence of.</summary>
+    private static IColumn[] SeededIdentityColumns(IReadOnlyList<MigrationOperation> operations, IModel? model)
+        => model is null
+            ? []
+            : operations
+                .OfType<InsertDataOperation>()
+                .Select(o => (o.Schema, o.Table))
+                .Distinct()
+                .SelectMany(t => model.GetRelationalModel().FindTable(t.Table, t.Schema)?.Columns
+                        .Where(c => c.PropertyMappings.Any(p => p.Property.GetValueGenerationStrategy() is
+                            NpgsqlValueGenerationStrategy.IdentityByDefaultColumn or NpgsqlValueGenerationStrategy.IdentityAlwaysColumn
+                            or NpgsqlValueGenerationStrategy.SerialColumn))
+                    ?? [])
+                .Distinct()
+                .ToArray();
+
+    /// <summary>Moves a seeded identity's sequence past the seeded values (Npgsql's statement, as a data command of its own).</summary>
+    private MigrationCommand SequenceBump(IColumn column)
+    {
+        var table = DelimitIdentifier(column.Table.Name, column.Table.Schema);
+        var delimitedColumn = DelimitIdentifier(column.Name);
+        var sequence = $"pg_get_serial_sequence('{table.Replace("'", "''", StringComparison.Ordinal)}', "
+            + $"'{column.Name.Replace("'", "''", StringComparison.Ordinal)}')";
+        var builder = new MigrationCommandListBuilder(Dependencies);
+        builder.AppendLine(
+            $"SELECT setval({sequence}, GREATEST((SELECT MAX({delimitedColumn}) FROM {table}) + 1, nextval({sequence})), false);");
+        builder.EndCommand();
+        return builder.GetCommandList()[0];
     }
 
     /// <summary>

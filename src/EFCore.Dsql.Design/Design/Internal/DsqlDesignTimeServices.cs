@@ -1,0 +1,47 @@
+using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Design.Internal;
+
+namespace Microsoft.EntityFrameworkCore.Dsql.Design.Internal;
+
+/// <summary>
+/// The design-time services of EFCore.Dsql, found by EF's tools through the <c>[assembly: DesignTimeServicesReference]</c>
+/// that <c>build/EFCore.Dsql.Design.targets</c> adds to the application.
+/// </summary>
+/// <remarks>
+/// <para>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</para>
+/// <para>
+/// EF builds its design-time container from Npgsql's design services and takes the migrator and history repository
+/// from the context; the SQL generator it registers is Npgsql's. This makes every migrations service the tools resolve
+/// the context's own, so <c>migrations script</c>, <c>database update</c> and bundles generate the DSQL SQL for a
+/// <c>UseAuroraDsql</c> context (and plain Npgsql SQL for a <c>UseNpgsql</c> context in the same project).
+/// </para>
+/// </remarks>
+public class DsqlDesignTimeServices : IDesignTimeServices
+{
+    /// <inheritdoc />
+    public virtual void ConfigureDesignTimeServices(IServiceCollection serviceCollection)
+    {
+        ArgumentNullException.ThrowIfNull(serviceCollection);
+
+        // EF runs Npgsql's design services before referenced ones; running them again is harmless (all TryAdd) and
+        // keeps these services complete when used on their own.
+        new NpgsqlDesignTimeServices().ConfigureDesignTimeServices(serviceCollection);
+
+        serviceCollection.Replace(ServiceDescriptor.Scoped(ContextService<IMigrationsSqlGenerator>));
+        serviceCollection.Replace(ServiceDescriptor.Scoped(ContextService<IMigrator>));
+        serviceCollection.Replace(ServiceDescriptor.Scoped(ContextService<IHistoryRepository>));
+    }
+
+    private static TService ContextService<TService>(IServiceProvider services)
+        where TService : class
+    {
+        var context = services.GetService<ICurrentDbContext>()?.Context
+            ?? throw new InvalidOperationException(
+                $"EF Core's tools asked for {typeof(TService).Name} without a DbContext. Run the command for a context configured with UseAuroraDsql (dotnet ef ... --context <name>).");
+        return context.GetService<TService>();
+    }
+}

@@ -1,0 +1,239 @@
+#pragma warning disable EF1001 // The tests wire the internal migration services directly.
+
+using System.Diagnostics;
+using EFCore.Dsql.FunctionalTests.Infrastructure;
+using EFCore.Dsql.FunctionalTests.Migrations.Shop;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql;
+
+namespace EFCore.Dsql.FunctionalTests.Migrations;
+
+/// <summary>The shop migrations applied to the Dsql.Local emulator (IAM auth, TLS, DSQL's refusals) in every way they can be.</summary>
+[Collection(DsqlMigrationsCollection.Name)]
+public sealed class DsqlMigrationsTests(DsqlLocalFixture fixture) : IAsyncLifetime
+{
+    public Task InitializeAsync() => ShopDatabase.ResetAsync(fixture);
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task Applies_seven_migrations_from_empty_and_waits_for_every_index_build_and_validation()
+    {
+        await using var context = ShopDatabase.CreateContext(fixture.DataSource);
+
+        await context.Database.MigrateAsync();
+
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+        Assert.Equal(0, await ShopDatabase.InvalidIndexCountAsync(fixture));
+        Assert.Equal(0, await ShopDatabase.UnvalidatedConstraintCountAsync(fixture));
+        Assert.Equal(2, await ShopDatabase.BackendScalarAsync<long>(fixture, """SELECT count(*) FROM shop."Products" """));
+        Assert.Equal(0, await ShopDatabase.BackendScalarAsync<long>(fixture, """SELECT count(*) FROM shop."__EFMigrationsLock" WHERE "Holder" <> '' """));
+    }
+
+    [Fact]
+    public async Task UseAuroraDsql_applies_the_migrations_with_its_retrying_strategy()
+    {
+        await using var context = new ShopContext(new DbContextOptionsBuilder<ShopContext>()
+            .UseAuroraDsql(fixture.DataSource, dsql => dsql
+                .EnableRetryOnFailure()
+                .Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", ShopContext.Schema)))
+            .Options);
+
+        await context.Database.MigrateAsync();
+
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+        Assert.Equal(0, await ShopDatabase.InvalidIndexCountAsync(fixture));
+        Assert.IsType<DsqlMigrator>(context.GetService<IMigrator>());
+    }
+
+    [Fact]
+    public void Applies_all_migrations_synchronously_too()
+    {
+        using var context = ShopDatabase.CreateContext(fixture.DataSource);
+
+        context.Database.Migrate();
+
+        Assert.Equal(ShopContext.MigrationIds, context.Database.GetAppliedMigrations());
+    }
+
+    [Fact]
+    public async Task Applies_step_by_step_backfilling_existing_rows_and_reverts()
+    {
+        await using var context = ShopDatabase.CreateContext(fixture.DataSource);
+        var migrator = context.GetService<IMigrator>();
+
+        await migrator.MigrateAsync(AddCustomerEmail.Id);
+        await ShopDatabase.ExecuteAsync(fixture, """INSERT INTO shop."Customers" ("Name", "Email") VALUES ('Ann', 'ann@example.com')""");
+        await ShopDatabase.ExecuteAsync(fixture, """INSERT INTO shop."Orders" ("CustomerId", "Note") SELECT "Id", 'first' FROM shop."Customers" """);
+
+        await migrator.MigrateAsync(AddOrderQuantity.Id);
+        Assert.Equal(1, await ShopDatabase.BackendScalarAsync<int>(fixture, """SELECT "Quantity" FROM shop."Orders" """));
+        Assert.Equal("first", await ShopDatabase.BackendScalarAsync<string>(fixture, """SELECT "Comment" FROM shop."Orders" """));
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => ShopDatabase.ExecuteAsync(fixture,
+            """INSERT INTO shop."Orders" ("CustomerId", "Quantity") SELECT "Id", NULL FROM shop."Customers" """));
+        Assert.Equal(PostgresErrorCodes.CheckViolation, refused.SqlState);
+
+        await migrator.MigrateAsync(AddOrderNumbers.Id);
+        Assert.Equal(1000L, await ShopDatabase.BackendScalarAsync<long>(fixture, """SELECT "Number" FROM shop."Orders" """));
+
+        await migrator.MigrateAsync();
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+
+        await migrator.MigrateAsync(AddProducts.Id);
+        Assert.Equal(ShopContext.MigrationIds[..4], await ShopDatabase.AppliedMigrationsAsync(fixture));
+        Assert.Equal(0, await ShopDatabase.BackendScalarAsync<long>(fixture, """SELECT count(*) FROM shop."Products" """));
+
+        await migrator.MigrateAsync();
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+    }
+
+    [Fact]
+    public async Task Without_waiting_index_builds_are_left_running()
+    {
+        await using var context = ShopDatabase.CreateContext(fixture.DataSource, new DsqlMigrationsOptions { WaitForJobs = false });
+
+        await context.GetService<IMigrator>().MigrateAsync(AddCustomerEmail.Id);
+
+        Assert.Equal(2, await ShopDatabase.InvalidIndexCountAsync(fixture));
+    }
+
+    [Fact]
+    public async Task Resumes_a_migration_that_failed_after_a_statement_committed()
+    {
+        await using (var crashing = ShopDatabase.CreateContext(
+                         fixture.DataSource, interceptors: new CrashAfterStatementInterceptor("ADD COLUMN \"ProductId\"")))
+        {
+            await Assert.ThrowsAsync<IOException>(() => crashing.Database.MigrateAsync());
+        }
+
+        Assert.Equal(ShopContext.MigrationIds[..3], await ShopDatabase.AppliedMigrationsAsync(fixture));
+
+        // Restarting AddProducts from its first statement would fail: "Products" exists and "ProductId" too.
+        await using var context = ShopDatabase.CreateContext(fixture.DataSource);
+        await context.Database.MigrateAsync();
+
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+        Assert.Equal(0, await ShopDatabase.InvalidIndexCountAsync(fixture));
+        Assert.Equal(0, await ShopDatabase.UnvalidatedConstraintCountAsync(fixture));
+    }
+
+    [Fact]
+    public async Task Execution_strategy_retry_after_an_occ_conflict_resumes_within_the_same_call()
+    {
+        var conflict = new ConflictOnceAfterStatementInterceptor("ADD COLUMN \"ProductId\"");
+        await using var context = ShopDatabase.CreateContext(fixture.DataSource, null, retryOnFailure: true, conflict);
+
+        await context.Database.MigrateAsync();
+
+        Assert.True(conflict.Thrown);
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+    }
+
+    [Fact]
+    public async Task Takes_over_the_expired_lease_of_a_crashed_migrator_and_finishes_its_migration()
+    {
+        await using (var crashing = ShopDatabase.CreateContext(
+                         fixture.DataSource, interceptors: new CrashAfterStatementInterceptor("ADD COLUMN \"ProductId\"")))
+        {
+            await Assert.ThrowsAsync<IOException>(() => crashing.Database.MigrateAsync());
+        }
+
+        // A killed process never releases its lease: make it look held by a dead migrator for two more seconds.
+        await fixture.ExecuteOnBackendAsync(
+            """UPDATE shop."__EFMigrationsLock" SET "Holder" = 'killed', "ExpiresAt" = now() + interval '2 seconds'""");
+
+        await using var context = ShopDatabase.CreateContext(
+            fixture.DataSource, new DsqlMigrationsOptions { LockRetryMaxDelay = TimeSpan.FromMilliseconds(200) });
+        await context.Database.MigrateAsync();
+
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+    }
+
+    [Fact]
+    public async Task Two_concurrent_migrators_apply_each_migration_exactly_once()
+    {
+        var historyInserts = new CountingInterceptor("INSERT INTO shop.\"__EFMigrationsHistory\"");
+        var options = new DsqlMigrationsOptions { LockRetryMaxDelay = TimeSpan.FromMilliseconds(200) };
+        await using var first = ShopDatabase.CreateContext(fixture.DataSource, options, historyInserts);
+        await using var second = ShopDatabase.CreateContext(fixture.DataSource, options, historyInserts);
+
+        await Task.WhenAll(Task.Run(() => first.Database.MigrateAsync()), Task.Run(() => second.Database.MigrateAsync()));
+
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+        Assert.Equal(ShopContext.MigrationIds.Length, historyInserts.Count);
+    }
+
+    [Fact]
+    public async Task Generated_script_runs_on_the_emulator_with_psql()
+    {
+        await using var context = ShopDatabase.CreateContext(fixture.DataSource);
+        var script = context.GetService<IMigrator>().GenerateScript();
+
+        var (exitCode, output) = await RunPsqlAsync(script);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+        Assert.Equal(2, await ShopDatabase.BackendScalarAsync<long>(fixture, """SELECT count(*) FROM shop."Products" """));
+    }
+
+    [Fact]
+    public async Task Idempotent_script_runs_twice_with_psql_over_a_partly_migrated_database()
+    {
+        await using var context = ShopDatabase.CreateContext(fixture.DataSource);
+        await context.GetService<IMigrator>().MigrateAsync(AddOrderQuantity.Id);
+        var script = context.GetService<IMigrator>().GenerateScript(options: MigrationsSqlGenerationOptions.Idempotent);
+
+        var (firstExit, firstOutput) = await RunPsqlAsync(script);
+        var (secondExit, secondOutput) = await RunPsqlAsync(script);
+
+        Assert.True(firstExit == 0, firstOutput);
+        Assert.True(secondExit == 0, secondOutput);
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+        Assert.Equal(2, await ShopDatabase.BackendScalarAsync<long>(fixture, """SELECT count(*) FROM shop."Products" """));
+    }
+
+    [Fact]
+    public async Task Refuses_a_column_type_change_before_running_it_naming_the_migration()
+    {
+        await using var context = RefusedContext.Create(fixture.DataSource);
+
+        var e = await Assert.ThrowsAsync<NotSupportedException>(() => context.Database.MigrateAsync());
+
+        Assert.Contains("migration '20260201000002_WidenName', table 'refused.Things', column 'Name'", e.Message);
+        Assert.Equal(1, await ShopDatabase.BackendScalarAsync<long>(fixture, """SELECT count(*) FROM refused."__EFMigrationsHistory" """));
+        await fixture.ExecuteOnBackendAsync("DROP SCHEMA refused CASCADE");
+    }
+
+    private async Task<(int ExitCode, string Output)> RunPsqlAsync(string script)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"dsql-migrations-{Guid.NewGuid():N}.sql");
+        await File.WriteAllTextAsync(file, script);
+        try
+        {
+            var connection = new NpgsqlConnectionStringBuilder(fixture.ConnectionString);
+            var start = new ProcessStartInfo("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", file])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true
+            };
+            start.Environment["PGHOST"] = fixture.Host;
+            start.Environment["PGPORT"] = fixture.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            start.Environment["PGUSER"] = connection.Username;
+            start.Environment["PGDATABASE"] = connection.Database ?? "postgres";
+            start.Environment["PGPASSWORD"] = connection.Password;
+            start.Environment["PGSSLMODE"] = "require";
+            using var psql = Process.Start(start)!;
+            var output = psql.StandardOutput.ReadToEndAsync();
+            var error = psql.StandardError.ReadToEndAsync();
+            await psql.WaitForExitAsync();
+            return (psql.ExitCode, await output + await error);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+#pragma warning disable EF1001 // The tests wire the internal migration services directly.
+
+using System.Collections.Concurrent;
+using EFCore.Dsql.FunctionalTests.Infrastructure;
+using EFCore.Dsql.FunctionalTests.Migrations.Shop;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace EFCore.Dsql.FunctionalTests.Migrations;
+
+/// <summary>Creates shop contexts against the emulator with the DSQL migration services, and inspects the backend.</summary>
+internal static class ShopDatabase
+{
+    private static readonly ConcurrentDictionary<DsqlMigrationsOptions, IServiceProvider> Providers = new();
+
+    /// <summary>A context over <paramref name="dataSource" /> whose migrations run with the DSQL services.</summary>
+    public static ShopContext CreateContext(NpgsqlDataSource dataSource, DsqlMigrationsOptions? options = null, params IInterceptor[] interceptors)
+        => CreateContext(dataSource, options, retryOnFailure: false, interceptors);
+
+    /// <summary>A context whose execution strategy retries transient failures (OCC conflicts among them) when asked.</summary>
+    public static ShopContext CreateContext(
+        NpgsqlDataSource dataSource, DsqlMigrationsOptions? options, bool retryOnFailure, params IInterceptor[] interceptors)
+    {
+        var services = Providers.GetOrAdd(options ?? DsqlMigrationsOptions.Default, o => new ServiceCollection()
+            .AddEntityFrameworkNpgsql()
+            .AddDsqlMigrations(o)
+            .BuildServiceProvider(validateScopes: true));
+        var builder = new DbContextOptionsBuilder<ShopContext>()
+            .UseNpgsql(dataSource, npgsql =>
+            {
+                npgsql.MigrationsHistoryTable("__EFMigrationsHistory", ShopContext.Schema);
+                if (retryOnFailure)
+                {
+                    npgsql.EnableRetryOnFailure(3, TimeSpan.FromMilliseconds(50), null);
+                }
+            })
+            .UseInternalServiceProvider(services);
+        if (interceptors.Length > 0)
+        {
+            builder.AddInterceptors(interceptors);
+        }
+
+        return new ShopContext(builder.Options);
+    }
+
+    /// <summary>Drops everything the shop migrations created, history and lock included.</summary>
+    public static Task ResetAsync(DsqlLocalFixture fixture)
+        => fixture.ExecuteOnBackendAsync("DROP SCHEMA IF EXISTS shop CASCADE");
+
+    /// <summary>The migration ids in the history table.</summary>
+    public static async Task<List<string>> AppliedMigrationsAsync(DsqlLocalFixture fixture)
+    {
+        var ids = new List<string>();
+        await using var connection = new NpgsqlConnection(fixture.BackendConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""SELECT "MigrationId" FROM shop."__EFMigrationsHistory" ORDER BY 1""", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>One value from the backend (inspection that bypasses the DSQL rules).</summary>
+    public static async Task<T> BackendScalarAsync<T>(DsqlLocalFixture fixture, string sql)
+    {
+        await using var connection = new NpgsqlConnection(fixture.BackendConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Runs one statement through the emulator, as <c>admin</c> with IAM auth.</summary>
+    public static async Task ExecuteAsync(DsqlLocalFixture fixture, string sql)
+    {
+        await using var connection = await fixture.OpenConnectionAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>How many indexes in <c>shop</c> are not valid yet (their build job has not completed).</summary>
+    public static Task<long> InvalidIndexCountAsync(DsqlLocalFixture fixture)
+        => BackendScalarAsync<long>(fixture, """
+            SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE c.relnamespace = 'shop'::regnamespace AND NOT i.indisvalid
+            """);
+
+    /// <summary>How many constraints in <c>shop</c> are still <c>NOT VALID</c>.</summary>
+    public static Task<long> UnvalidatedConstraintCountAsync(DsqlLocalFixture fixture)
+        => BackendScalarAsync<long>(fixture, "SELECT count(*) FROM pg_constraint WHERE connamespace = 'shop'::regnamespace AND NOT convalidated");
+}
+
+/// <summary>The migration tests' own emulator, so that nothing else runs DDL against it at the same time.</summary>
+[CollectionDefinition(Name)]
+public sealed class DsqlMigrationsCollection : ICollectionFixture<DsqlLocalFixture>
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "DsqlMigrations";
+}

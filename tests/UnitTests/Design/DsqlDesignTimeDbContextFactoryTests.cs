@@ -1,0 +1,164 @@
+#pragma warning disable EF1001 // The tests inspect EF's and EFCore.Dsql's internal services on purpose.
+
+using System.Reflection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.EntityFrameworkCore.Design.Internal;
+using Microsoft.EntityFrameworkCore.Dsql.Design.Internal;
+using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
+using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EFCore.Dsql.UnitTests.Design;
+
+public sealed class DesignBlog
+{
+    public long Id { get; set; }
+    public string Name { get; set; } = "";
+}
+
+public sealed class DesignContext(DbContextOptions<DesignContext> options) : DbContext(options)
+{
+    public DbSet<DesignBlog> Blogs => Set<DesignBlog>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+        => modelBuilder.Entity<DesignBlog>().HasIndex(b => b.Name);
+}
+
+public sealed class ContextWithoutOptionsConstructor : DbContext;
+
+/// <summary>The one-line subclass users write, with the environment replaced for the tests.</summary>
+public sealed class DesignContextFactory : DsqlDesignTimeDbContextFactory<DesignContext>
+{
+    public Dictionary<string, string> Environment { get; } = [];
+
+    public int ConfigureDsqlCalls { get; private set; }
+
+    protected override string? ReadEnvironmentVariable(string name) => Environment.GetValueOrDefault(name);
+
+    protected override void ConfigureDsql(DsqlDbContextOptionsBuilder dsqlOptions)
+    {
+        ConfigureDsqlCalls++;
+        dsqlOptions.IdentityCacheSize(1);
+    }
+}
+
+public sealed class NoConstructorFactory : DsqlDesignTimeDbContextFactory<ContextWithoutOptionsConstructor>
+{
+    protected override string? ReadEnvironmentVariable(string name) => null;
+}
+
+public sealed class DsqlDesignTimeDbContextFactoryTests
+{
+    private const string Endpoint = "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws";
+
+    [Fact]
+    public void Factory_builds_a_UseAuroraDsql_context_for_the_endpoint_argument()
+    {
+        var factory = new DesignContextFactory();
+
+        using var context = factory.CreateDbContext(["--endpoint", Endpoint, "--user", "migrator"]);
+
+        var dsql = context.GetService<IDbContextOptions>().FindExtension<DsqlOptionsExtension>();
+        Assert.NotNull(dsql);
+        Assert.Equal(Endpoint, dsql.ConnectionOptions!.Host);
+        Assert.Equal("migrator", dsql.ConnectionOptions.Username);
+        Assert.Equal(1, dsql.IdentityCacheSize);
+        Assert.Equal(1, factory.ConfigureDsqlCalls);
+        Assert.IsType<DsqlMigrationsSqlGenerator>(context.GetService<IMigrationsSqlGenerator>());
+    }
+
+    [Fact]
+    public void Factory_reads_DSQL_ENDPOINT_when_no_argument_is_given()
+    {
+        var factory = new DesignContextFactory { Environment = { ["DSQL_ENDPOINT"] = Endpoint } };
+
+        using var context = factory.CreateDbContext([]);
+
+        var connectionString = context.Database.GetConnectionString();
+        Assert.Contains($"Host={Endpoint}", connectionString, StringComparison.Ordinal);
+        Assert.DoesNotContain("Password", connectionString, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Factory_without_any_endpoint_says_how_to_give_one()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => new DesignContextFactory().CreateDbContext([]));
+
+        Assert.Contains("'DesignContext'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--endpoint", e.Message, StringComparison.Ordinal);
+        Assert.Contains("DSQL_ENDPOINT", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Context_without_an_options_constructor_gets_a_message_naming_the_fix()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => new NoConstructorFactory().CreateDbContext(["--endpoint", Endpoint]));
+
+        Assert.Contains("DbContextOptions<ContextWithoutOptionsConstructor>", e.Message, StringComparison.Ordinal);
+        Assert.Contains("override CreateDbContext", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_targets_add_the_design_time_services_reference_for_Npgsql_contexts()
+    {
+        var reference = Assert.Single(typeof(DsqlDesignTimeDbContextFactoryTests).Assembly.GetCustomAttributes<DesignTimeServicesReferenceAttribute>());
+
+        Assert.Equal("Npgsql.EntityFrameworkCore.PostgreSQL", reference.ForProvider);
+        Assert.Equal(typeof(DsqlDesignTimeServices), Type.GetType(reference.TypeName, throwOnError: true));
+    }
+
+    [Fact]
+    public void Design_time_services_EF_tools_build_resolve_the_DSQL_migrations_services()
+    {
+        using var context = new DesignContextFactory().CreateDbContext(["--endpoint", Endpoint]);
+        var assembly = typeof(DsqlDesignTimeDbContextFactoryTests).Assembly;
+
+        // Exactly what dotnet ef does: Npgsql's provider services, then the startup assembly's referenced services.
+        var services = new DesignTimeServicesBuilder(assembly, assembly, new OperationReporter(handler: null), []).Build(context);
+        using var scope = services.CreateScope();
+
+        Assert.IsType<DsqlMigrationsSqlGenerator>(scope.ServiceProvider.GetRequiredService<IMigrationsSqlGenerator>());
+        Assert.IsType<DsqlMigrator>(scope.ServiceProvider.GetRequiredService<IMigrator>());
+        Assert.IsType<DsqlHistoryRepository>(scope.ServiceProvider.GetRequiredService<IHistoryRepository>());
+    }
+
+    [Fact]
+    public void Design_time_services_keep_Npgsql_migrations_services_for_a_plain_Npgsql_context()
+    {
+        using var context = new PlainNpgsqlContext();
+        var assembly = typeof(DsqlDesignTimeDbContextFactoryTests).Assembly;
+
+        var services = new DesignTimeServicesBuilder(assembly, assembly, new OperationReporter(handler: null), []).Build(context);
+        using var scope = services.CreateScope();
+
+        var generator = scope.ServiceProvider.GetRequiredService<IMigrationsSqlGenerator>();
+        Assert.IsNotType<DsqlMigrationsSqlGenerator>(generator);
+    }
+
+    [Fact]
+    public void Design_time_services_SQL_generator_emits_DSQL_index_DDL()
+    {
+        using var context = new DesignContextFactory().CreateDbContext(["--endpoint", Endpoint]);
+        var assembly = typeof(DsqlDesignTimeDbContextFactoryTests).Assembly;
+        var services = new DesignTimeServicesBuilder(assembly, assembly, new OperationReporter(handler: null), []).Build(context);
+        using var scope = services.CreateScope();
+        var differ = scope.ServiceProvider.GetRequiredService<IMigrationsModelDiffer>();
+        var model = context.GetService<IDesignTimeModel>().Model;
+
+        var operations = differ.GetDifferences(null, model.GetRelationalModel());
+        var sql = string.Join("\n", scope.ServiceProvider.GetRequiredService<IMigrationsSqlGenerator>().Generate(operations, model).Select(c => c.CommandText));
+
+        Assert.Contains("CREATE INDEX ASYNC \"IX_Blogs_Name\" ON \"Blogs\" (\"Name\");", sql, StringComparison.Ordinal);
+        Assert.Contains("CACHE 1", sql, StringComparison.Ordinal);
+    }
+
+    private sealed class PlainNpgsqlContext : DbContext
+    {
+        protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder)
+            => optionsBuilder.UseNpgsql("Host=localhost;Username=postgres");
+    }
+}
