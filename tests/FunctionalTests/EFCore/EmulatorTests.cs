@@ -92,9 +92,6 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    // Dsql.Local as merged answers the second DML statement of any transaction with 42P03 (its row-limit check re-binds
-    // the named portal "dsql_local_rowcheck"), so these tests keep one DML statement per transaction; transactions with
-    // several statements, and multi-row SaveChanges, are covered against PostgreSQL (CrudAndQueryTests, TransactionBehaviourTests).
     [Fact]
     public async Task CRUD_and_queries_work_over_IAM_authentication()
     {
@@ -103,11 +100,8 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
         {
             var account = new Account { Owner = "ana", Balance = 100 };
             context.Accounts.Add(account);
-            await context.SaveChangesAsync();
-            context.Ledger.Add(new Ledger { Note = "opened" });
-            await context.SaveChangesAsync();
-            context.Ledger.Add(new Ledger { Note = "funded" });
-            await context.SaveChangesAsync();
+            context.Ledger.AddRange(new Ledger { Note = "opened" }, new Ledger { Note = "funded" });
+            await context.SaveChangesAsync(); // three INSERTs, one batch, one REPEATABLE READ transaction
             id = account.Id;
             Assert.NotEqual(Guid.Empty, id);
         }
@@ -133,13 +127,9 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
         var account = new Account { Owner = "bo", Balance = 5 };
         await using (var context = NewContext())
         {
+            account.Statements.AddRange([new Statement { Period = "2026-01" }, new Statement { Period = "2026-02" }]);
             context.Accounts.Add(account);
             await context.SaveChangesAsync();
-            foreach (var period in new[] { "2026-01", "2026-02" })
-            {
-                context.Statements.Add(new Statement { AccountId = account.Id, Period = period });
-                await context.SaveChangesAsync();
-            }
         }
 
         await using (var context = NewContext())
@@ -159,12 +149,14 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
         await context.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {
             await using var transaction = await context.Database.BeginTransactionAsync();
-            context.Ledger.Add(new Ledger { Note = "in a transaction" });
+            context.Ledger.AddRange(new Ledger { Note = "in a transaction" }, new Ledger { Note = "in a transaction" });
             await context.SaveChangesAsync();
+            context.Ledger.AddRange(new Ledger { Note = "in a transaction" }, new Ledger { Note = "in a transaction" });
+            await context.SaveChangesAsync(); // inside a user transaction: EF would use a savepoint here
             await transaction.CommitAsync();
         });
 
-        Assert.Equal(1, await context.Ledger.CountAsync(l => l.Note == "in a transaction"));
+        Assert.Equal(4, await context.Ledger.CountAsync(l => l.Note == "in a transaction"));
         Assert.DoesNotContain(_log, line => line.Contains("SAVEPOINT", StringComparison.OrdinalIgnoreCase));
     }
 
@@ -259,7 +251,7 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
         {
             attempts++;
             await using var transaction = await context.Database.BeginTransactionAsync(ct);
-            context.Ledger.Add(new Ledger { Note = "survives a dropped connection" });
+            context.Ledger.AddRange(new Ledger { Note = "survives a dropped connection" }, new Ledger { Note = "survives a dropped connection" });
             await context.SaveChangesAsync(ct);
             if (attempts == 1)
             {
@@ -271,7 +263,7 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
 
         await using var check = new BankContext(options);
         Assert.Equal(2, attempts);
-        Assert.Equal(1, await check.Ledger.CountAsync(l => l.Note == "survives a dropped connection"));
+        Assert.Equal(2, await check.Ledger.CountAsync(l => l.Note == "survives a dropped connection"));
     }
 
     private static void WriteSummary(string name, string line)
