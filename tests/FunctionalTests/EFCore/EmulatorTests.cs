@@ -66,7 +66,9 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
 {
     private readonly List<string> _log = [];
 
-    private AWSCredentials Credentials => new BasicAWSCredentials(fixture.Credential.AccessKeyId, fixture.Credential.SecretAccessKey);
+    private AWSCredentials Credentials => _credentials ??= new BasicAWSCredentials(fixture.Credential.AccessKeyId, fixture.Credential.SecretAccessKey);
+
+    private AWSCredentials? _credentials;
 
     private string Source(string applicationName = "efcore-emulator")
         => $"Host=localhost;Port={fixture.Port};SSL Mode={(fixture.Server.TlsEnabled ? "Require" : "Disable")};Application Name={applicationName}";
@@ -78,7 +80,8 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
                 .Region(fixture.Region)
                 .Credentials(credentials ?? Credentials)
                 .EnableRetryOnFailure(maxRetries, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(1), null))
-            .LogTo(line => { lock (_log) { _log.Add(line); } }, [DsqlEventId.ExecutionStrategyRetrying, RelationalEventId.CommandExecuting]);
+            .LogTo(line => { lock (_log) { _log.Add(line); } }, [DsqlEventId.ExecutionStrategyRetrying, RelationalEventId.CommandExecuting])
+            .ConfigureWarnings(TestWarnings.Configure);
 
     private BankContext NewContext(AWSCredentials? credentials = null, string applicationName = "efcore-emulator")
         => new((DbContextOptions<BankContext>)Configure(new DbContextOptionsBuilder<BankContext>(), credentials, applicationName).Options);
@@ -238,6 +241,7 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
                 o => o.Region(server.Region)
                     .Credentials(new BasicAWSCredentials(server.Credential.AccessKeyId, server.Credential.SecretAccessKey))
                     .EnableRetryOnFailure(10, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(100), null))
+            .ConfigureWarnings(TestWarnings.Configure)
             .Options;
         await using (var setup = new BankContext(options))
         {
@@ -317,6 +321,7 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
                 o => o.Region(server.Region)
                     .Credentials(new BasicAWSCredentials(server.Credential.AccessKeyId, server.Credential.SecretAccessKey))
                     .EnableRetryOnFailure(10, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(100), null))
+            .ConfigureWarnings(TestWarnings.Configure)
             .Options;
 
         await using (var context = new BankContext(options))
