@@ -95,6 +95,27 @@ public class DsqlHistoryRepositoryTests
             () => new DsqlMigrationsOptions { LockLease = TimeSpan.FromMilliseconds(10) }.Validate()).Message);
 
     [Fact]
+    public void Index_state_sql_reads_validity_and_the_running_build_job()
+        => Assert.Equal(
+            """
+            SELECT i.indisvalid, (SELECT j.job_id FROM sys.jobs j WHERE j.object_id = i.indexrelid AND j.status IN ('submitted', 'processing') LIMIT 1)
+            FROM pg_index i WHERE i.indexrelid = to_regclass('shop."IX_O''Brien"')
+            """,
+            DsqlJobMigrationCommand.IndexStateSql("shop.\"IX_O'Brien\"").ReplaceLineEndings("\n"));
+
+    [Fact]
+    public void Index_builds_carry_their_qualified_name_for_resumption()
+    {
+        var command = DsqlMigrationsTestContext.Generate(
+            new Microsoft.EntityFrameworkCore.Migrations.Operations.CreateIndexOperation
+            {
+                Name = "IX_A", Schema = "shop", Table = "T", Columns = ["A"]
+            });
+
+        Assert.Equal("shop.\"IX_A\"", Assert.IsType<DsqlJobMigrationCommand>(command[0]).QualifiedIndexName);
+    }
+
+    [Fact]
     public void Wait_sql_calls_the_wait_for_job_procedure_with_a_literal()
         => Assert.Equal("CALL sys.wait_for_job('77e6id3hjbasddybtihl43gega')", DsqlJobMigrationCommand.WaitSql("77e6id3hjbasddybtihl43gega"));
 }

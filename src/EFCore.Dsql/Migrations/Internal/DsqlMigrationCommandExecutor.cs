@@ -113,7 +113,8 @@ internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 }
                 catch (PostgresException e) when (i == uncertainStep && command.TransactionSuppressed && IsAlreadyApplied(e))
                 {
-                    // The interrupted run committed this statement but died before recording it.
+                    // The interrupted run committed this statement but died before recording it; an index it left must be usable.
+                    (command as DsqlJobMigrationCommand)?.EnsureExistingIndexIsValid(connection, _options.WaitForJobs);
                 }
 
                 if (state.Transaction is null)
@@ -194,7 +195,11 @@ internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 }
                 catch (PostgresException e) when (i == uncertainStep && command.TransactionSuppressed && IsAlreadyApplied(e))
                 {
-                    // The interrupted run committed this statement but died before recording it.
+                    // The interrupted run committed this statement but died before recording it; an index it left must be usable.
+                    if (command is DsqlJobMigrationCommand job)
+                    {
+                        await job.EnsureExistingIndexIsValidAsync(connection, _options.WaitForJobs, cancellationToken).ConfigureAwait(false);
+                    }
                 }
 
                 if (state.Transaction is null)

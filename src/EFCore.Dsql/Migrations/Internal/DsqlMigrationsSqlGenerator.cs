@@ -35,7 +35,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
 
     private readonly IRawSqlCommandBuilder _rawSqlCommandBuilder;
     private readonly RelationalTypeMapping _stringTypeMapping;
-    private readonly List<int> _jobCommandIndexes = [];
+    private readonly List<(int Command, string? QualifiedIndexName)> _jobCommandIndexes = [];
     private bool _generatingData;
 
     /// <summary>Creates the generator.</summary>
@@ -81,14 +81,15 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         }
 
         var result = commands.ToArray();
-        foreach (var index in _jobCommandIndexes)
+        foreach (var (index, qualifiedIndexName) in _jobCommandIndexes)
         {
             var command = result[index];
             result[index] = new DsqlJobMigrationCommand(
                 Dependencies.CommandBuilderFactory.Create().Append(command.CommandText).Build(),
                 Dependencies.CurrentContext.Context,
                 command.CommandLogger,
-                _rawSqlCommandBuilder);
+                _rawSqlCommandBuilder,
+                qualifiedIndexName);
         }
 
         _jobCommandIndexes.Clear();
@@ -716,7 +717,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         if (terminate)
         {
             builder.AppendLine(";");
-            EndJobStatement(builder);
+            EndJobStatement(builder, DelimitIdentifier(operation.Name, operation.Schema));
         }
     }
 
@@ -734,7 +735,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
                 : "")));
     }
 
-    /// <summary>Renaming an index and moving a sequence are separate statements.</summary>
+    /// <summary>Renaming and moving a sequence are two statements, hence two commands.</summary>
     protected override void Generate(RenameSequenceOperation operation, IModel? model, MigrationCommandListBuilder builder)
     {
         var name = operation.Name;
@@ -999,10 +1000,13 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         EndStatement(builder);
     }
 
-    /// <summary>Ends a command whose statement starts an asynchronous DSQL job; it becomes a <see cref="DsqlJobMigrationCommand" />.</summary>
-    private void EndJobStatement(MigrationCommandListBuilder builder)
+    /// <summary>
+    ///     Ends a command whose statement starts an asynchronous DSQL job; it becomes a <see cref="DsqlJobMigrationCommand" />.
+    ///     For an index build, <paramref name="qualifiedIndexName" /> lets a resumed migration check the index it finds.
+    /// </summary>
+    private void EndJobStatement(MigrationCommandListBuilder builder, string? qualifiedIndexName = null)
     {
-        _jobCommandIndexes.Add(builder.GetCommandList().Count);
+        _jobCommandIndexes.Add((builder.GetCommandList().Count, qualifiedIndexName));
         EndStatement(builder);
     }
 
