@@ -157,8 +157,18 @@ internal sealed class ClientSession : IAsyncDisposable
             return;
         }
 
-        await _server.EnsureRoleAsync(user, cancellationToken).ConfigureAwait(false);
-        _backend = await BackendConnector.ConnectAsync(_server.Backend, user, parameters, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _server.EnsureRoleAsync(user, cancellationToken).ConfigureAwait(false);
+            _backend = await BackendConnector.ConnectAsync(_server.Backend, user, parameters, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or IOException or InvalidOperationException or global::Npgsql.NpgsqlException)
+        {
+            // The backend PostgreSQL is unreachable or refused us: tell the client why instead of dropping the socket.
+            _server.Log?.Invoke($"backend connection for role '{user}' failed: {e.Message}");
+            await FailAsync(writer, "08006", $"Dsql.Local could not reach its PostgreSQL backend: {e.Message}", cancellationToken).ConfigureAwait(false);
+            return;
+        }
         if (_backend.Error is { } backendError)
         {
             backendError.Fields['S'] = backendError.Fields['V'] = "FATAL";

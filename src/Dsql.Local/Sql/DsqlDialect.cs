@@ -59,6 +59,9 @@ internal sealed class DsqlDialect
             "deallocate" => Unsupported("unsupported statement: Deallocate"),
             "discard" => Unsupported("unsupported statement: Discard"),
             "set" => AnalyzeSet(statement),
+            "reset" when t.WordAt(1) is "role" or "all" or "session" => new StatementAnalysis(StatementKind.Other, statement.Text) { ChangesRole = true, RoleTarget = "none" },
+            "copy" when CopiesAFile(t) => Unsupported("COPY to or from a file or program is not supported; use COPY … FROM STDIN or TO STDOUT"),
+            "copy" when t.IndexOfTopLevelWord("from") > 0 => new StatementAnalysis(StatementKind.Dml, statement.Text) { IsCopy = true, Tables = t[1].IsName ? [t[1].Value] : [] },
             "show" => AnalyzeShow(statement),
             "truncate" => Unsupported("unsupported statement: Truncate", StatementKind.Dml),
             "vacuum" => Unsupported("unsupported VACUUM statement"),
@@ -83,6 +86,20 @@ internal sealed class DsqlDialect
             "comment" or "grant" or "revoke" or "reassign" => new StatementAnalysis(StatementKind.Ddl, statement.Text),
             _ => new StatementAnalysis(StatementKind.Other, statement.Text),
         };
+    }
+
+    /// <summary>COPY with a server-side file or program (only STDIN/STDOUT exist on DSQL).</summary>
+    private static bool CopiesAFile(List<SqlToken> t)
+    {
+        for (var i = 1; i + 1 < t.Count; i++)
+        {
+            if (t[i].Kind == TokenKind.Word && t[i].Value is "from" or "to" && !t.SymbolAt(i - 1, "("))
+            {
+                return t[i + 1].Kind == TokenKind.String || t.WordAt(i + 1) == "program";
+            }
+        }
+
+        return false;
     }
 
     private static StatementAnalysis Unsupported(string message, StatementKind kind = StatementKind.Other)
@@ -187,6 +204,12 @@ internal sealed class DsqlDialect
 
         var setting = name.ToString();
         var lowered = setting.ToLowerInvariant();
+        if (lowered == "role")
+        {
+            var value = i + 1 < t.Count && (t.SymbolAt(i + 1, "=") || t.WordAt(i + 1) == "to") ? i + 2 : i + 1;
+            return new StatementAnalysis(StatementKind.Other, statement.Text) { ChangesRole = true, RoleTarget = value < t.Count ? t[value].Value : "" };
+        }
+
         if (AllowedSettings.Contains(lowered) || lowered.StartsWith("enable_", StringComparison.Ordinal))
         {
             return new StatementAnalysis(StatementKind.Other, statement.Text);

@@ -212,6 +212,15 @@ internal sealed class SessionPlanner
     /// <summary>Applies the transaction rules to an analysis and advances the predicted state.</summary>
     private StatementAnalysis Judge(StatementAnalysis analysis)
     {
+        if (analysis.ChangesRole && User != "admin")
+        {
+            // Backend sessions log in as a superuser and assume the client's role: only admin may leave it.
+            if (analysis.RoleTarget != User)
+            {
+                return StatementAnalysis.Refuse(StatementKind.Other, "42501", $"permission denied to set role \"{analysis.RoleTarget ?? "none"}\"");
+            }
+        }
+
         if (analysis.Refusal is not null)
         {
             return analysis;

@@ -208,10 +208,21 @@ public sealed class DotnetEfToolTests(DotnetEfTool tool) : IClassFixture<DotnetE
 
     private static Task<ProcessResult> PsqlAsync(DsqlLocalServer emulator, string script)
         => DotnetEfTool.RunAsync(
-            "psql",
+            FindPsql(),
             [$"host={emulator.Endpoint} port={emulator.Port} user=admin dbname=postgres sslmode={(emulator.TlsEnabled ? "require" : "disable")}", "-v", "ON_ERROR_STOP=1", "-q", "-f", script],
             Path.GetDirectoryName(script)!,
             new Dictionary<string, string?> { ["PGPASSWORD"] = emulator.GenerateAuthToken("admin", TimeSpan.FromMinutes(15)) });
+
+    // psql comes with PostgreSQL (scripts/ensure-postgres.sh); Debian keeps a copy beside initdb too.
+    private static string FindPsql()
+    {
+        var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, "psql")).FirstOrDefault(File.Exists);
+        var beside = new[] { Environment.GetEnvironmentVariable("DSQL_LOCAL_PG_BIN") }
+            .Concat(Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").OrderDescending().Select(d => Path.Combine(d, "bin")) : [])
+            .Where(d => !string.IsNullOrEmpty(d)).Select(d => Path.Combine(d!, "psql")).FirstOrDefault(File.Exists);
+        return onPath ?? beside ?? throw new InvalidOperationException("psql was not found on PATH or beside PostgreSQL's server binaries; run scripts/ensure-postgres.sh.");
+    }
 
     private static async Task<List<string>> TablesAsync(DsqlLocalServer emulator)
     {

@@ -40,6 +40,35 @@ public sealed class DsqlLocalLifecycleTests
     }
 
     [Fact]
+    public async Task Unreachable_backend_is_reported_to_the_client_as_a_fatal_error()
+    {
+        var backend = await global::Dsql.Local.Backend.PostgresInstance.StartAsync();
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { Backend = backend.ConnectionString, NoTls = true });
+        await backend.DisposeAsync();
+        NpgsqlConnection.ClearAllPools();
+
+        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        var error = await Assert.ThrowsAsync<PostgresException>(() => connection.OpenAsync());
+        Assert.Equal("08006", error.SqlState);
+        Assert.Contains("could not reach its PostgreSQL backend", error.MessageText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CloseAllConnections_terminates_open_sessions_with_the_given_reason()
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
+        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync();
+        server.CloseAllConnections("maintenance window");
+
+        await using var command = new NpgsqlCommand("SELECT 1", connection);
+        var error = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteScalarAsync());
+        Assert.Equal("maintenance window", error.MessageText);
+    }
+
+    [Fact]
     public async Task Disposing_the_server_stops_its_postgres()
     {
         var dataDirectory = Directory.CreateTempSubdirectory("dsql-local-lifecycle-").FullName;

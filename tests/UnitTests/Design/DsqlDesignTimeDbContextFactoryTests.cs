@@ -156,6 +156,19 @@ public sealed class DsqlDesignTimeDbContextFactoryTests
         Assert.Contains("CACHE 1", sql, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Design_time_services_without_a_context_still_provide_Npgsql_scaffolding_services()
+    {
+        var assembly = typeof(DsqlDesignTimeDbContextFactoryTests).Assembly;
+
+        // dotnet ef dbcontext scaffold builds the services from the provider name alone.
+        var services = new DesignTimeServicesBuilder(assembly, assembly, new OperationReporter(handler: null), []).Build("Npgsql.EntityFrameworkCore.PostgreSQL");
+        using var scope = services.CreateScope();
+
+        Assert.Equal("NpgsqlDatabaseModelFactory", scope.ServiceProvider.GetRequiredService<Microsoft.EntityFrameworkCore.Scaffolding.IDatabaseModelFactory>().GetType().Name);
+        Assert.NotNull(scope.ServiceProvider.GetRequiredService<Microsoft.EntityFrameworkCore.Scaffolding.IReverseEngineerScaffolder>());
+    }
+
     private sealed class PlainNpgsqlContext : DbContext
     {
         protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder)

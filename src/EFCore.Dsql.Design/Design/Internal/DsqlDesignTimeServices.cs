@@ -27,10 +27,11 @@ public class DsqlDesignTimeServices : IDesignTimeServices
     {
         ArgumentNullException.ThrowIfNull(serviceCollection);
 
-        // EF runs Npgsql's design services before referenced ones; running them again is harmless (all TryAdd) and
-        // keeps these services complete when used on their own.
+        // EF 10 configures referenced services before the provider's; Npgsql's (all TryAdd) come first here so these
+        // services are complete on their own, and the later provider pass cannot undo the replacements below.
         new NpgsqlDesignTimeServices().ConfigureDesignTimeServices(serviceCollection);
 
+        // Resolved only by commands that have a context (migrations, database update, bundles); dbcontext scaffold never asks.
         serviceCollection.Replace(ServiceDescriptor.Scoped(ContextService<IMigrationsSqlGenerator>));
         serviceCollection.Replace(ServiceDescriptor.Scoped(ContextService<IMigrator>));
         serviceCollection.Replace(ServiceDescriptor.Scoped(ContextService<IHistoryRepository>));
@@ -38,10 +39,5 @@ public class DsqlDesignTimeServices : IDesignTimeServices
 
     private static TService ContextService<TService>(IServiceProvider services)
         where TService : class
-    {
-        var context = services.GetService<ICurrentDbContext>()?.Context
-            ?? throw new InvalidOperationException(
-                $"EF Core's tools asked for {typeof(TService).Name} without a DbContext. Run the command for a context configured with UseAuroraDsql (dotnet ef ... --context <name>).");
-        return context.GetService<TService>();
-    }
+        => services.GetRequiredService<ICurrentDbContext>().Context.GetService<TService>();
 }
