@@ -112,6 +112,30 @@ public class DsqlDbContextOptionsBuilder
         return WithOption(e => e.WithIdentityCacheSize(cacheSize));
     }
 
+    /// <summary>
+    /// Whether migrations wait (<c>CALL sys.wait_for_job</c>) for each asynchronous index build and constraint
+    /// validation before the next statement, so no later migration finds an index that is not valid yet. On by default;
+    /// turn it off only when something else waits for the jobs.
+    /// </summary>
+    /// <param name="wait">Whether to wait.</param>
+    public virtual DsqlDbContextOptionsBuilder WaitForMigrationJobs(bool wait = true)
+        => WithOption(e => e.WithWaitForMigrationJobs(wait));
+
+    /// <summary>
+    /// How long the migration lock's lease lasts without renewal (default 10 minutes). The holder renews it after every
+    /// statement; when a migrating process dies, another one takes over once the lease has expired and resumes its work.
+    /// </summary>
+    /// <param name="lease">At least one second.</param>
+    public virtual DsqlDbContextOptionsBuilder MigrationLockLease(TimeSpan lease)
+    {
+        if (lease < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(lease), lease, DsqlStrings.InvalidMigrationLockLease(lease));
+        }
+
+        return WithOption(e => e.WithMigrationLockLease(lease));
+    }
+
     /// <summary>Configures the underlying Npgsql provider (command timeout, batching, data-source tweaks…).</summary>
     /// <param name="configure">Receives Npgsql's options builder.</param>
     public virtual DsqlDbContextOptionsBuilder Npgsql(Action<NpgsqlDbContextOptionsBuilder> configure)

@@ -40,6 +40,9 @@ internal static class DsqlStrings
     public static string InvalidIdentityCache(long cache)
         => $"An identity CACHE of {cache} is not accepted by Aurora DSQL: it must be 1 or at least 65536.";
 
+    public static string InvalidMigrationLockLease(TimeSpan lease)
+        => $"A migration lock lease of {lease} is too short: it must last at least one second (the default is 10 minutes), long enough for the slowest migration statement.";
+
 
     public const string ProfileAndCredentials =
         "Both an AWS profile and explicit credentials were configured for Aurora DSQL; configure only one of o.Profile(...) and o.Credentials(...).";

@@ -3,6 +3,7 @@ using Amazon.Runtime;
 using Dsql.Npgsql;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
+using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
@@ -18,7 +19,7 @@ public class OptionsExtensionTests
 
     public static TheoryData<string> BehaviourChangingSettings() => new()
     {
-        "region", "credentials", "token", "retry-off", "retry-count", "cache", "error-codes",
+        "region", "credentials", "token", "retry-off", "retry-count", "cache", "error-codes", "migration-jobs", "migration-lease",
     };
 
     private static Action<DsqlDbContextOptionsBuilder> Variant(string setting) => setting switch
@@ -30,6 +31,8 @@ public class OptionsExtensionTests
         "retry-count" => o => o.EnableRetryOnFailure(3),
         "cache" => o => o.IdentityCacheSize(1),
         "error-codes" => o => o.EnableRetryOnFailure(3, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(1), ["57014"]),
+        "migration-jobs" => o => o.WaitForMigrationJobs(false),
+        "migration-lease" => o => o.MigrationLockLease(TimeSpan.FromMinutes(30)),
         _ => throw new ArgumentOutOfRangeException(nameof(setting)),
     };
 
@@ -42,6 +45,39 @@ public class OptionsExtensionTests
 
         Assert.False(baseline.ShouldUseSameServiceProvider(changed));
         Assert.NotEqual(baseline.GetServiceProviderHashCode(), changed.GetServiceProviderHashCode());
+    }
+
+    [Fact]
+    public void Migration_settings_configured_in_UseAuroraDsql_reach_the_migration_services()
+    {
+        var options = TestEndpoints.Options(
+            o => o.Region("us-east-1").WaitForMigrationJobs(false).MigrationLockLease(TimeSpan.FromMinutes(30)),
+            "Host=localhost;SSL Mode=Disable");
+
+        var resolved = DsqlMigrationsOptionsResolver.Resolve(options, DsqlMigrationsOptions.Default);
+
+        Assert.False(resolved.WaitForJobs);
+        Assert.Equal(TimeSpan.FromMinutes(30), resolved.LockLease);
+    }
+
+    [Fact]
+    public void Migration_defaults_wait_for_jobs_with_a_ten_minute_lease()
+    {
+        var resolved = DsqlMigrationsOptionsResolver.Resolve(
+            TestEndpoints.Options(o => o.Region("us-east-1"), "Host=localhost;SSL Mode=Disable"), DsqlMigrationsOptions.Default);
+
+        Assert.True(resolved.WaitForJobs);
+        Assert.Equal(TimeSpan.FromMinutes(10), resolved.LockLease);
+    }
+
+    [Fact]
+    public void A_migration_lock_lease_under_one_second_is_refused_with_the_default_named()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(
+            () => TestEndpoints.Options(o => o.MigrationLockLease(TimeSpan.FromMilliseconds(500)), "Host=localhost;SSL Mode=Disable"));
+
+        Assert.Contains("at least one second", error.Message);
+        Assert.Contains("10 minutes", error.Message);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Amazon.Runtime;
 using Dsql.Npgsql;
+using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
@@ -12,7 +13,7 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 /// The Aurora DSQL settings of a <see cref="DbContextOptions"/>; immutable (every <c>With…</c> returns a copy).
 /// </summary>
 /// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
-public class DsqlOptionsExtension : IDbContextOptionsExtension
+public class DsqlOptionsExtension : IDbContextOptionsExtension, IDsqlMigrationsOptionsSource
 {
     /// <summary>The identity <c>CACHE</c> used when none is configured: 65536, the smallest value above 1 DSQL accepts.</summary>
     public const long DefaultIdentityCacheSize = 65_536;
@@ -42,6 +43,8 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
         MaxRetryDelay = copyFrom.MaxRetryDelay;
         ErrorCodesToAdd = copyFrom.ErrorCodesToAdd;
         IdentityCacheSize = copyFrom.IdentityCacheSize;
+        WaitForMigrationJobs = copyFrom.WaitForMigrationJobs;
+        MigrationLockLease = copyFrom.MigrationLockLease;
     }
 
     /// <summary>What was passed to <c>UseAuroraDsql</c>: an endpoint, a cluster ID or a connection string.</summary>
@@ -90,6 +93,16 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
 
     /// <summary>The <c>CACHE</c> of identity columns that do not configure their own.</summary>
     public virtual long IdentityCacheSize { get; private set; } = DefaultIdentityCacheSize;
+
+    /// <summary>Whether migrations wait for each index build and constraint validation job before the next statement (on by default).</summary>
+    public virtual bool WaitForMigrationJobs { get; private set; } = DsqlMigrationsOptions.Default.WaitForJobs;
+
+    /// <summary>How long the migration lock's lease lasts without renewal (a crashed holder's lease expires after it).</summary>
+    public virtual TimeSpan MigrationLockLease { get; private set; } = DsqlMigrationsOptions.Default.LockLease;
+
+    /// <inheritdoc />
+    DsqlMigrationsOptions? IDsqlMigrationsOptionsSource.MigrationsOptions
+        => new() { WaitForJobs = WaitForMigrationJobs, LockLease = MigrationLockLease };
 
     /// <inheritdoc />
     public virtual DbContextOptionsExtensionInfo Info => _info ??= new ExtensionInfo(this);
@@ -183,6 +196,14 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
     /// <param name="cacheSize">1 or at least 65536.</param>
     public virtual DsqlOptionsExtension WithIdentityCacheSize(long cacheSize) => With(e => e.IdentityCacheSize = cacheSize);
 
+    /// <summary>Returns a copy that does (or does not) wait for index builds and constraint validations during migrations.</summary>
+    /// <param name="wait">Whether to wait.</param>
+    public virtual DsqlOptionsExtension WithWaitForMigrationJobs(bool wait) => With(e => e.WaitForMigrationJobs = wait);
+
+    /// <summary>Returns a copy with a migration lock lease.</summary>
+    /// <param name="lease">At least one second.</param>
+    public virtual DsqlOptionsExtension WithMigrationLockLease(TimeSpan lease) => With(e => e.MigrationLockLease = lease);
+
     /// <summary>Creates a copy; override in a derived extension.</summary>
     protected virtual DsqlOptionsExtension Clone() => new(this);
 
@@ -210,6 +231,11 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
         if (IdentityCacheSize != 1 && IdentityCacheSize < DefaultIdentityCacheSize)
         {
             throw new InvalidOperationException(DsqlStrings.InvalidIdentityCache(IdentityCacheSize));
+        }
+
+        if (MigrationLockLease < TimeSpan.FromSeconds(1))
+        {
+            throw new InvalidOperationException(DsqlStrings.InvalidMigrationLockLease(MigrationLockLease));
         }
 
         if (options.FindExtension<NpgsqlOptionsExtension>() is { } npgsql)
@@ -266,6 +292,8 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
             }
 
             hash.Add(Extension.IdentityCacheSize);
+            hash.Add(Extension.WaitForMigrationJobs);
+            hash.Add(Extension.MigrationLockLease);
             return hash.ToHashCode();
         }
 
@@ -278,7 +306,9 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
                 && Extension.BaseRetryDelay == otherInfo.Extension.BaseRetryDelay
                 && Extension.MaxRetryDelay == otherInfo.Extension.MaxRetryDelay
                 && Extension.ErrorCodesToAdd.SequenceEqual(otherInfo.Extension.ErrorCodesToAdd)
-                && Extension.IdentityCacheSize == otherInfo.Extension.IdentityCacheSize;
+                && Extension.IdentityCacheSize == otherInfo.Extension.IdentityCacheSize
+                && Extension.WaitForMigrationJobs == otherInfo.Extension.WaitForMigrationJobs
+                && Extension.MigrationLockLease == otherInfo.Extension.MigrationLockLease;
 
         // The settings that shape tokens; the endpoint itself is not needed here (the data-source manager keys by all options).
         private static bool SameAuth(DsqlConnectionOptions? a, DsqlConnectionOptions? b)
@@ -297,6 +327,8 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
             debugInfo["Dsql:TokenDuration"] = (auth?.TokenDuration).GetHashCode().ToString();
             debugInfo["Dsql:RetryOnFailure"] = Extension.RetryOnFailure.GetHashCode().ToString();
             debugInfo["Dsql:IdentityCacheSize"] = Extension.IdentityCacheSize.GetHashCode().ToString();
+            debugInfo["Dsql:WaitForMigrationJobs"] = Extension.WaitForMigrationJobs.GetHashCode().ToString();
+            debugInfo["Dsql:MigrationLockLease"] = Extension.MigrationLockLease.GetHashCode().ToString();
         }
 
         // Never includes credentials: only whether they were given.
