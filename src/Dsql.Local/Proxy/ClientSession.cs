@@ -178,6 +178,10 @@ internal sealed class ClientSession : IAsyncDisposable
         }
 
         _planner = new SessionPlanner(_server.Dialect, _refusals, _server.Conflicts, user, parameters.GetValueOrDefault("application_name"));
+        await PrepareBackendAsync(cancellationToken).ConfigureAwait(false);
+
+        // Registered before the client sees ReadyForQuery, so CloseAllConnections reaches every usable session.
+        _server.Register(this);
         writer.Write(ProtocolCodes.Authentication, b => b.Int32(0));
         foreach (var (type, payload) in _backend.StartupMessages)
         {
@@ -185,9 +189,6 @@ internal sealed class ClientSession : IAsyncDisposable
         }
 
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-        await PrepareBackendAsync(cancellationToken).ConfigureAwait(false);
-
-        _server.Register(this);
         using var ageTimer = new Timer(
             _ => Terminate($"terminating connection: it reached Aurora DSQL's maximum connection age of {_server.MaxConnectionAge.TotalSeconds:0} seconds; open a new connection"),
             null, _server.MaxConnectionAge, Timeout.InfiniteTimeSpan);
