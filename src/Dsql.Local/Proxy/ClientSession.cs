@@ -30,6 +30,7 @@ internal sealed class ClientSession : IAsyncDisposable
     private SessionPlanner? _planner;
     private byte[]? _heldCompletion;
     private volatile string? _closeReason;
+    private int _disposed;
 
     public ClientSession(ServerContext server, TcpClient client, CancellationToken serverStopping)
     {
@@ -178,6 +179,10 @@ internal sealed class ClientSession : IAsyncDisposable
         }
 
         _planner = new SessionPlanner(_server.Dialect, _refusals, _server.Conflicts, user, parameters.GetValueOrDefault("application_name"));
+        await PrepareBackendAsync(cancellationToken).ConfigureAwait(false);
+
+        // Registered before the client sees ReadyForQuery, so CloseAllConnections reaches every usable session.
+        _server.Register(this);
         writer.Write(ProtocolCodes.Authentication, b => b.Int32(0));
         foreach (var (type, payload) in _backend.StartupMessages)
         {
@@ -185,9 +190,6 @@ internal sealed class ClientSession : IAsyncDisposable
         }
 
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-        await PrepareBackendAsync(cancellationToken).ConfigureAwait(false);
-
-        _server.Register(this);
         using var ageTimer = new Timer(
             _ => Terminate($"terminating connection: it reached Aurora DSQL's maximum connection age of {_server.MaxConnectionAge.TotalSeconds:0} seconds; open a new connection"),
             null, _server.MaxConnectionAge, Timeout.InfiniteTimeSpan);
@@ -196,10 +198,26 @@ internal sealed class ClientSession : IAsyncDisposable
         _backend.Reader.BeforeBlockingRead = () => writer.FlushAsync(cancellationToken);
         var toBackend = PumpClientToBackendAsync(reader, cancellationToken);
         var toClient = PumpBackendToClientAsync(writer, cancellationToken);
-        var first = await Task.WhenAny(toBackend, toClient).ConfigureAwait(false);
-        if (first == toClient && _closeReason is { } reason)
+        await Task.WhenAny(toBackend, toClient).ConfigureAwait(false);
+        if (_closeReason is { } reason)
         {
-            await FailAsync(writer, "08006", reason, CancellationToken.None).ConfigureAwait(false);
+            // Terminate closed the backend socket: once the backend pump has stopped writing, the client gets the reason.
+            try
+            {
+                await toClient.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or EndOfStreamException or ObjectDisposedException or OperationCanceledException or SocketException)
+            {
+            }
+
+            try
+            {
+                await FailAsync(writer, "08006", reason, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
+            {
+                // The client is already gone.
+            }
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -757,6 +775,12 @@ internal sealed class ClientSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Called by the session itself and by the server's shutdown, possibly at once.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _server.Unregister(this);
         if (!_stop.IsCancellationRequested)
         {
