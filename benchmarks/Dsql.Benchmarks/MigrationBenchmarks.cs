@@ -70,8 +70,8 @@ public class MigrationBenchmarks
     [Benchmark(Baseline = true, Description = "UseNpgsql on PostgreSQL")]
     public async Task Npgsql_on_postgres()
     {
-        await using var context = new BenchContext(new DbContextOptionsBuilder<BenchContext>()
-            .UseNpgsql(_postgresDataSource, o => o.MigrationsHistoryTable("__EFMigrationsHistory", BenchContext.Schema))
+        await using var context = new MigrationBenchContext(new DbContextOptionsBuilder<MigrationBenchContext>()
+            .UseNpgsql(_postgresDataSource, o => o.MigrationsHistoryTable("__EFMigrationsHistory", MigrationBenchContext.Schema))
             .Options);
         await context.Database.MigrateAsync();
     }
@@ -84,15 +84,15 @@ public class MigrationBenchmarks
 
     private async Task MigrateOnEmulatorAsync(IServiceProvider services, StatementTimes? times)
     {
-        var builder = new DbContextOptionsBuilder<BenchContext>()
-            .UseNpgsql(_emulatorDataSource, o => o.MigrationsHistoryTable("__EFMigrationsHistory", BenchContext.Schema))
+        var builder = new DbContextOptionsBuilder<MigrationBenchContext>()
+            .UseNpgsql(_emulatorDataSource, o => o.MigrationsHistoryTable("__EFMigrationsHistory", MigrationBenchContext.Schema))
             .UseInternalServiceProvider(services);
         if (times is not null)
         {
             builder.AddInterceptors(times);
         }
 
-        await using var context = new BenchContext(builder.Options);
+        await using var context = new MigrationBenchContext(builder.Options);
         await context.Database.MigrateAsync();
         times?.EndRun();
     }
@@ -161,14 +161,14 @@ internal sealed class StatementTimes : Microsoft.EntityFrameworkCore.Diagnostics
 }
 
 /// <summary>The context of the 50-entity migration.</summary>
-public sealed class BenchContext(DbContextOptions<BenchContext> options) : DbContext(options)
+public sealed class MigrationBenchContext(DbContextOptions<MigrationBenchContext> options) : DbContext(options)
 {
     /// <summary>The schema of everything the benchmark creates.</summary>
     public const string Schema = "bench";
 }
 
 /// <summary>50 entities, each with a bigint identity key, three columns, a foreign key to the previous one and an index.</summary>
-[DbContext(typeof(BenchContext))]
+[DbContext(typeof(MigrationBenchContext))]
 [Migration("20260101000000_FiftyEntities")]
 public sealed class FiftyEntities : Migration
 {
@@ -178,14 +178,14 @@ public sealed class FiftyEntities : Migration
     /// <inheritdoc />
     protected override void Up(MigrationBuilder migrationBuilder)
     {
-        migrationBuilder.EnsureSchema(BenchContext.Schema);
+        migrationBuilder.EnsureSchema(MigrationBenchContext.Schema);
         for (var i = 0; i < EntityCount; i++)
         {
             var name = $"Entity{i:00}";
             var previous = i == 0 ? null : $"Entity{i - 1:00}";
             migrationBuilder.CreateTable(
                 name: name,
-                schema: BenchContext.Schema,
+                schema: MigrationBenchContext.Schema,
                 columns: table => new
                 {
                     Id = table.Column<long>(type: "bigint", nullable: false)
@@ -199,10 +199,10 @@ public sealed class FiftyEntities : Migration
                     table.PrimaryKey($"PK_{name}", x => x.Id);
                     if (previous is not null)
                     {
-                        table.ForeignKey($"FK_{name}_{previous}_ParentId", x => x.ParentId, previous, "Id", BenchContext.Schema);
+                        table.ForeignKey($"FK_{name}_{previous}_ParentId", x => x.ParentId, previous, "Id", MigrationBenchContext.Schema);
                     }
                 });
-            migrationBuilder.CreateIndex($"IX_{name}_ParentId", name, "ParentId", BenchContext.Schema);
+            migrationBuilder.CreateIndex($"IX_{name}_ParentId", name, "ParentId", MigrationBenchContext.Schema);
         }
     }
 }

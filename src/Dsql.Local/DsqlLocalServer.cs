@@ -178,6 +178,20 @@ public sealed class DsqlLocalServer : IAsyncDisposable
         return builder.Build();
     }
 
+    /// <summary>
+    /// Makes the next <paramref name="count"/> commits fail with DSQL's conflict error (<c>40001</c>, OC000), for testing
+    /// retry logic: an explicit transaction fails at COMMIT, an autocommit write fails itself. With
+    /// <paramref name="applicationName"/>, only sessions that connected with that <c>Application Name</c> are affected.
+    /// Inside a session, <c>SELECT dsql_local.inject_conflict()</c> does the same for that session's next commit.
+    /// </summary>
+    /// <param name="count">How many commits to fail; 0 cancels pending injections.</param>
+    /// <param name="applicationName">Restrict to sessions with this application name.</param>
+    public void InjectConflicts(int count = 1, string? applicationName = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        _context.Conflicts.Inject(count, applicationName);
+    }
+
     /// <summary>Closes every client connection (as DSQL does when connections reach their maximum age).</summary>
     public void CloseAllConnections(string reason = "terminating connection due to administrator command")
     {
@@ -309,6 +323,8 @@ public sealed class DsqlLocalServer : IAsyncDisposable
         public override BackendEndpoint Backend => backend;
 
         public override DsqlDialect Dialect { get; } = new();
+
+        public override ConflictCoordinator Conflicts { get; } = new();
 
         public override TimeSpan MaxConnectionAge => server._options.MaxConnectionAge;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using System.Runtime.ExceptionServices;
 using Microsoft.EntityFrameworkCore.Dsql.Diagnostics.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -129,12 +130,29 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
         }
 
         var retryState = new RetryState(this, verifySucceeded is not null);
+        try
+        {
+            return Attempt(state, operation, verifySucceeded, retryState);
+        }
+        catch (Exception ex) when (!retryState.Stop && IsRetryable(ex, retryState.HasVerifier))
+        {
+            retryState.Replay = ex;
+        }
+
         var context = ResilienceContextPool.Shared.Get();
         context.Properties.Set(StateKey, retryState);
         try
         {
             return _pipeline.Execute(
-                static (_, s) => s.Strategy.Attempt(s.State, s.Operation, s.Verify, s.RetryState),
+                static (_, s) =>
+                {
+                    if (s.RetryState.TakeReplay() is { } replay)
+                    {
+                        ExceptionDispatchInfo.Throw(replay); // keeps the original stack trace
+                    }
+
+                    return s.Strategy.Attempt(s.State, s.Operation, s.Verify, s.RetryState);
+                },
                 context,
                 (Strategy: this, State: state, Operation: operation, Verify: verifySucceeded, RetryState: retryState));
         }
@@ -167,13 +185,27 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
             return await operation(Dependencies.CurrentContext.Context, state, cancellationToken).ConfigureAwait(false);
         }
 
+        // Fast path: the first attempt runs without Polly, so a unit that succeeds (the common case) pays for nothing more.
         var retryState = new RetryState(this, verifySucceeded is not null);
+        try
+        {
+            return await AttemptAsync(state, operation, verifySucceeded, retryState, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!retryState.Stop && IsRetryable(ex, retryState.HasVerifier))
+        {
+            retryState.Replay = ex;
+        }
+
+        // A retryable failure: Polly takes over. Its first attempt replays that failure, so its backoff, retry count and
+        // logging apply from the first retry on.
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(StateKey, retryState);
         try
         {
             return await _pipeline.ExecuteAsync(
-                static (ctx, s) => new ValueTask<TResult>(s.Strategy.AttemptAsync(s.State, s.Operation, s.Verify, s.RetryState, ctx.CancellationToken)),
+                static (ctx, s) => s.RetryState.TakeReplay() is { } replay
+                    ? ValueTask.FromException<TResult>(replay)
+                    : new ValueTask<TResult>(s.Strategy.AttemptAsync(s.State, s.Operation, s.Verify, s.RetryState, ctx.CancellationToken)),
                 context,
                 (Strategy: this, State: state, Operation: operation, Verify: verifySucceeded, RetryState: retryState)).ConfigureAwait(false);
         }
@@ -319,7 +351,7 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
     }
 
     private bool IsRetryable(Exception exception, bool hasVerifier)
-        => DsqlFailureClassifier.Classify(exception, _additionalSqlStates) switch
+        => exception is not OperationCanceledException && DsqlFailureClassifier.Classify(exception, _additionalSqlStates) switch
         {
             DsqlFailure.Retryable => true,
             DsqlFailure.OutcomeUnknown => hasVerifier,
@@ -390,6 +422,16 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
         public bool HasVerifier { get; } = hasVerifier;
         public bool Stop { get; set; }
         public int RetryableFailures { get; set; }
+
+        // The first attempt's failure, handed to the pipeline so it counts as the pipeline's first attempt.
+        public Exception? Replay { get; set; }
+
+        public Exception? TakeReplay()
+        {
+            var replay = Replay;
+            Replay = null;
+            return replay;
+        }
 
         // Polly rethrows the last failure once its attempts are used up; EF reports that as RetryLimitExceededException.
         public bool Exhausted(Exception ex)

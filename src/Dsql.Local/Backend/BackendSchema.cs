@@ -145,6 +145,9 @@ internal static class BackendSchema
         $f$;
         GRANT EXECUTE ON PROCEDURE sys.wait_for_job(text) TO PUBLIC;
 
+        -- Emulator-only: the proxy sees this call and fails the session's next COMMIT with OC000.
+        CREATE OR REPLACE FUNCTION dsql_local.inject_conflict() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN END $f$;
+
         -- DSQL refuses to drop a primary-key column.
         CREATE OR REPLACE FUNCTION dsql_local.on_sql_drop() RETURNS event_trigger LANGUAGE plpgsql AS $f$
         DECLARE

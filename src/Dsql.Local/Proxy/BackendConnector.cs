@@ -67,7 +67,7 @@ internal static class BackendConnector
             var startup = new PayloadBuilder().Int32(ProtocolCodes.ProtocolVersion3);
             foreach (var (name, value) in clientParameters)
             {
-                if (name is "user" or "database" or "role" or "default_transaction_isolation" or "replication")
+                if (name is "user" or "database" or "role" or "default_transaction_isolation" or "replication" or "lock_timeout")
                 {
                     continue;
                 }
@@ -81,6 +81,8 @@ internal static class BackendConnector
                 .CString("role").CString(role)
                 // DSQL runs every transaction at REPEATABLE READ (snapshot isolation).
                 .CString("default_transaction_isolation").CString("repeatable read")
+                // DSQL never waits on row locks: a write that would wait is treated as a conflict (see ClientSession).
+                .CString("lock_timeout").CString("100ms")
                 .Byte(0);
             var packet = startup.ToArray();
             var framed = new byte[packet.Length + 4];

@@ -20,7 +20,10 @@ internal sealed class ClientSession : IAsyncDisposable
     private readonly CancellationTokenSource _stop;
     private readonly Queue<ResponseCycle> _cycles = new();
     private readonly RefusalRegistry _refusals = new();
-    private readonly Dictionary<string, StatementPlan> _statements = [];
+    private readonly Dictionary<string, (StatementPlan Plan, byte[] ParameterTypes)> _statements = [];
+    private readonly Dictionary<string, byte[]> _portalBinds = [];
+    private readonly Dictionary<string, byte[]> _portalParameterTypes = [];
+    private readonly SemaphoreSlim _backendGate = new(1, 1);
     private readonly Dictionary<string, StatementPlan> _portals = [];
     private ResponseCycle? _openCycle;
     private BackendSession? _backend;
@@ -154,8 +157,18 @@ internal sealed class ClientSession : IAsyncDisposable
             return;
         }
 
-        await _server.EnsureRoleAsync(user, cancellationToken).ConfigureAwait(false);
-        _backend = await BackendConnector.ConnectAsync(_server.Backend, user, parameters, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _server.EnsureRoleAsync(user, cancellationToken).ConfigureAwait(false);
+            _backend = await BackendConnector.ConnectAsync(_server.Backend, user, parameters, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or IOException or InvalidOperationException or global::Npgsql.NpgsqlException)
+        {
+            // The backend PostgreSQL is unreachable or refused us: tell the client why instead of dropping the socket.
+            _server.Log?.Invoke($"backend connection for role '{user}' failed: {e.Message}");
+            await FailAsync(writer, "08006", $"Dsql.Local could not reach its PostgreSQL backend: {e.Message}", cancellationToken).ConfigureAwait(false);
+            return;
+        }
         if (_backend.Error is { } backendError)
         {
             backendError.Fields['S'] = backendError.Fields['V'] = "FATAL";
@@ -164,7 +177,7 @@ internal sealed class ClientSession : IAsyncDisposable
             return;
         }
 
-        _planner = new SessionPlanner(_server.Dialect, _refusals, user);
+        _planner = new SessionPlanner(_server.Dialect, _refusals, _server.Conflicts, user, parameters.GetValueOrDefault("application_name"));
         writer.Write(ProtocolCodes.Authentication, b => b.Int32(0));
         foreach (var (type, payload) in _backend.StartupMessages)
         {
@@ -179,7 +192,7 @@ internal sealed class ClientSession : IAsyncDisposable
             _ => Terminate($"terminating connection: it reached Aurora DSQL's maximum connection age of {_server.MaxConnectionAge.TotalSeconds:0} seconds; open a new connection"),
             null, _server.MaxConnectionAge, Timeout.InfiniteTimeSpan);
 
-        reader.BeforeBlockingRead = () => _backend.Writer.FlushAsync(cancellationToken);
+        reader.BeforeBlockingRead = () => new ValueTask(FlushBackendAsync(cancellationToken));
         _backend.Reader.BeforeBlockingRead = () => writer.FlushAsync(cancellationToken);
         var toBackend = PumpClientToBackendAsync(reader, cancellationToken);
         var toClient = PumpBackendToClientAsync(writer, cancellationToken);
@@ -231,12 +244,44 @@ internal sealed class ClientSession : IAsyncDisposable
         while (true)
         {
             var message = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            await _backendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (!await ForwardAsync(message, reader, backend, planner, cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+            finally
+            {
+                _backendGate.Release();
+            }
+        }
+    }
+
+    private async Task FlushBackendAsync(CancellationToken cancellationToken)
+    {
+        await _backendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _backend!.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _backendGate.Release();
+        }
+    }
+
+    /// <summary>Applies DSQL's rules to one client message and forwards it; false after Terminate.</summary>
+    private async Task<bool> ForwardAsync(PgMessage message, MessageReader reader, MessageWriter backend, SessionPlanner planner, CancellationToken cancellationToken)
+    {
+        {
             switch (message.Type)
             {
                 case ProtocolCodes.Query:
                 {
                     var sql = new PayloadReader(message.Payload.Span).CString();
-                    var cycle = NewCycle(extended: false);
+                    var cycle = NewCycle(extended: false, simple: true);
                     var (backendSql, plans) = planner.PlanSimpleQuery(sql);
                     foreach (var plan in plans)
                     {
@@ -255,7 +300,7 @@ internal sealed class ClientSession : IAsyncDisposable
                     var rest = payload.Rest();
                     EnsureOpenCycle();
                     var plan = planner.PlanExtended(sql);
-                    _statements[name] = plan;
+                    _statements[name] = (plan, rest.ToArray());
                     var rewritten = new PayloadBuilder().CString(name).CString(plan.BackendSql).Bytes(rest);
                     backend.Write(ProtocolCodes.Parse, rewritten.AsSpan());
                     break;
@@ -267,7 +312,14 @@ internal sealed class ClientSession : IAsyncDisposable
                     var portal = payload.CString();
                     var statement = payload.CString();
                     EnsureOpenCycle();
-                    _portals[portal] = _statements.GetValueOrDefault(statement) ?? StatementPlan.PassThrough("");
+                    var known = _statements.TryGetValue(statement, out var prepared);
+                    _portals[portal] = known ? prepared.Plan : StatementPlan.PassThrough("");
+                    if (known && prepared.Plan.Probe is not null)
+                    {
+                        _portalBinds[portal] = message.Payload.ToArray();
+                        _portalParameterTypes[portal] = prepared.ParameterTypes;
+                    }
+
                     backend.Write(message.Type, message.Payload.Span);
                     break;
                 }
@@ -279,15 +331,16 @@ internal sealed class ClientSession : IAsyncDisposable
                     var maxRows = payload.Int32();
                     var cycle = EnsureOpenCycle();
                     var plan = _portals.GetValueOrDefault(portal) ?? StatementPlan.PassThrough("");
-                    cycle.Add(plan);
+                    cycle.Add(plan, plan.Probe is not null && _portalBinds.TryGetValue(portal, out var bind)
+                        ? new Execution(_portalParameterTypes[portal], bind)
+                        : null);
                     planner.OnExecute(plan);
                     backend.Write(message.Type, message.Payload.Span);
                     if (plan.CheckRowLimit && maxRows == 0)
                     {
                         // Count the transaction's changed rows right after the statement, inside the same transaction.
-                        // Through the unnamed portal: a named one lives until the transaction ends, so a second DML
-                        // statement in an explicit transaction would fail with 42P03 "cursor already exists".
                         cycle.Add(SessionPlanner.RowCheckPlan);
+                        // The unnamed portal: named portals live until the transaction ends. The client's statement ran to completion.
                         backend.Write(ProtocolCodes.Bind, b => b.CString("").CString(SessionPlanner.RowCheckStatement).Int16(0).Int16(0).Int16(0));
                         backend.Write(ProtocolCodes.Execute, b => b.CString("").Int32(0));
                     }
@@ -301,7 +354,14 @@ internal sealed class ClientSession : IAsyncDisposable
                     var kind = payload.Byte();
                     var name = payload.CString();
                     EnsureOpenCycle();
-                    (kind == (byte)'S' ? _statements : _portals).Remove(name);
+                    if (kind == (byte)'S')
+                    {
+                        _statements.Remove(name);
+                    }
+                    else
+                    {
+                        _portals.Remove(name);
+                    }
                     backend.Write(message.Type, message.Payload.Span);
                     break;
                 }
@@ -321,7 +381,7 @@ internal sealed class ClientSession : IAsyncDisposable
                 case ProtocolCodes.Terminate:
                     backend.Write(message.Type, message.Payload.Span);
                     await backend.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    return;
+                    return false;
 
                 default:
                     if (message.Type == ProtocolCodes.Describe)
@@ -337,12 +397,14 @@ internal sealed class ClientSession : IAsyncDisposable
             {
                 await backend.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
+
+            return true;
         }
     }
 
-    private ResponseCycle NewCycle(bool extended, bool hidden = false)
+    private ResponseCycle NewCycle(bool extended, bool hidden = false, bool simple = false)
     {
-        var cycle = new ResponseCycle { Hidden = hidden };
+        var cycle = new ResponseCycle { Hidden = hidden, Simple = simple };
         lock (_cycles)
         {
             _cycles.Enqueue(cycle);
@@ -370,12 +432,19 @@ internal sealed class ClientSession : IAsyncDisposable
     {
         var reader = _backend!.Reader;
         var planner = _planner!;
+        (StatementPlan Plan, Execution? Execution, bool Simple)? conflicted = null;
         while (true)
         {
             var message = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             var cycle = FrontCycle();
             var current = cycle?.Current;
             var hidden = cycle?.Hidden == true || current?.Hidden == true;
+            if (conflicted is not null && message.Type != ProtocolCodes.ReadyForQuery)
+            {
+                // The backend skips to the end of the cycle after the conflict; nothing of that reaches the client.
+                continue;
+            }
+
             switch (message.Type)
             {
                 case ProtocolCodes.CommandComplete:
@@ -383,6 +452,12 @@ internal sealed class ClientSession : IAsyncDisposable
                     if (hidden)
                     {
                         ReleaseHeldCompletion(client);
+                        break;
+                    }
+
+                    if (current?.ErrorInsteadOfCompletion is { } commitError)
+                    {
+                        client.Write(ProtocolCodes.ErrorResponse, commitError.ToPayload());
                         break;
                     }
 
@@ -410,6 +485,23 @@ internal sealed class ClientSession : IAsyncDisposable
                 {
                     _heldCompletion = null;
                     var error = PgError.Parse(message.Payload.Span);
+                    if (IsWriteConflict(error) && current is not null && !hidden && cycle?.Hidden != true)
+                    {
+                        if (planner.InTransactionBlock && current.Probe is not null && (cycle!.Simple || cycle.CurrentExecution is not null))
+                        {
+                            // DSQL would let the write proceed and fail this transaction at COMMIT.
+                            conflicted = (current, cycle.CurrentExecution, cycle.Simple);
+                            break;
+                        }
+
+                        error = new PgError("ERROR", "40001", SessionPlanner.DataConflictMessage);
+                    }
+                    else if (error.SqlState == "55P03")
+                    {
+                        // A schema change waiting on a transaction that uses the table: DSQL never waits.
+                        error = new PgError("ERROR", "40001", SessionPlanner.SchemaConflictMessage);
+                    }
+
                     var translated = _refusals.Translate(error) ?? Clean(error);
                     planner.OnError(translated);
                     if (cycle?.Hidden != true)
@@ -435,6 +527,15 @@ internal sealed class ClientSession : IAsyncDisposable
                     }
 
                     var status = (char)message.Payload.Span[0];
+                    if (conflicted is { } loser)
+                    {
+                        conflicted = null;
+                        status = await AnswerConflictedWriteAsync(client, loser.Plan, loser.Execution, loser.Simple, cancellationToken).ConfigureAwait(false);
+                        planner.MarkConflicted();
+                        client.Write(ProtocolCodes.ReadyForQuery, [(byte)status]);
+                        break;
+                    }
+
                     planner.OnReadyForQuery(status, idle);
                     if (cycle?.Hidden != true)
                     {
@@ -458,6 +559,124 @@ internal sealed class ClientSession : IAsyncDisposable
                 await client.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    private static bool IsWriteConflict(PgError error) => error.SqlState is "55P03" or "40001" or "40P01";
+
+    /// <summary>
+    /// A write met a row another open transaction holds. The backend transaction is abandoned and replaced by a fresh
+    /// one (the session will fail at COMMIT anyway), and the client gets the answer the statement would have had from a
+    /// read-only probe in its place: its row count, or a locking SELECT's rows.
+    /// </summary>
+    private async Task<char> AnswerConflictedWriteAsync(MessageWriter client, StatementPlan plan, Execution? execution, bool simple, CancellationToken cancellationToken)
+    {
+        var backend = _backend!;
+        var probe = plan.Probe!;
+        await _backendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            backend.Writer.Write(ProtocolCodes.Query, b => b.CString("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ"));
+            if (execution is null)
+            {
+                backend.Writer.Write(ProtocolCodes.Query, b => b.CString(probe.Sql));
+            }
+            else
+            {
+                backend.Writer.Write(ProtocolCodes.Parse, b => b.CString("").CString(probe.Sql).Bytes(execution.ParameterTypes));
+                backend.Writer.Write(ProtocolCodes.Bind, ProbeBind(execution.Bind, keepResultFormats: probe.ReturnsRows));
+                backend.Writer.Write(ProtocolCodes.Execute, b => b.CString("").Int32(0));
+                backend.Writer.Write(ProtocolCodes.Sync, ReadOnlySpan<byte>.Empty);
+            }
+
+            await backend.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            var readyCount = 0;
+            long rows = 0;
+            string? count = null;
+            PgError? failure = null;
+            var status = 'T';
+            while (readyCount < 2)
+            {
+                var message = await backend.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                switch (message.Type)
+                {
+                    case ProtocolCodes.ReadyForQuery:
+                        readyCount++;
+                        status = (char)message.Payload.Span[0];
+                        break;
+                    case ProtocolCodes.ErrorResponse:
+                        failure ??= PgError.Parse(message.Payload.Span);
+                        break;
+                    case ProtocolCodes.DataRow when readyCount == 1:
+                        rows++;
+                        if (probe.ReturnsRows)
+                        {
+                            client.Write(ProtocolCodes.DataRow, message.Payload.Span);
+                        }
+                        else
+                        {
+                            var reader = new PayloadReader(message.Payload.Span);
+                            reader.Int16();
+                            var length = reader.Int32();
+                            count = Encoding.UTF8.GetString(reader.Rest()[..length]);
+                        }
+
+                        break;
+                    case ProtocolCodes.RowDescription when readyCount == 1 && simple && probe.ReturnsRows:
+                        client.Write(ProtocolCodes.RowDescription, message.Payload.Span);
+                        break;
+                }
+            }
+
+            if (failure is not null)
+            {
+                client.Write(ProtocolCodes.ErrorResponse, new PgError("ERROR", "40001", SessionPlanner.DataConflictMessage).ToPayload());
+                return status;
+            }
+
+            var tag = probe.ReturnsRows ? $"{probe.TagPrefix} {rows}" : $"{probe.TagPrefix} {count ?? "0"}";
+            client.Write(ProtocolCodes.CommandComplete, b => b.CString(tag));
+            return status;
+        }
+        finally
+        {
+            _backendGate.Release();
+        }
+    }
+
+    /// <summary>The client's Bind, re-aimed at the unnamed portal and statement; text results unless the probe returns the statement's own rows.</summary>
+    private static byte[] ProbeBind(byte[] bind, bool keepResultFormats)
+    {
+        var reader = new PayloadReader(bind);
+        reader.CString();
+        reader.CString();
+        var start = reader.Position;
+        var formats = reader.Int16();
+        for (var i = 0; i < formats; i++)
+        {
+            reader.Int16();
+        }
+
+        var parameters = reader.Int16();
+        for (var i = 0; i < parameters; i++)
+        {
+            var length = reader.Int32();
+            for (var j = 0; j < Math.Max(length, 0); j++)
+            {
+                reader.Byte();
+            }
+        }
+
+        var builder = new PayloadBuilder().CString("").CString("").Bytes(bind.AsSpan(start, reader.Position - start));
+        if (keepResultFormats)
+        {
+            builder.Bytes(reader.Rest());
+        }
+        else
+        {
+            builder.Int16(0);
+        }
+
+        return builder.ToArray();
     }
 
     private void ReleaseHeldCompletion(MessageWriter client)

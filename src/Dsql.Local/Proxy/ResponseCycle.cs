@@ -8,17 +8,20 @@ namespace Dsql.Local.Proxy;
 /// </summary>
 internal sealed class ResponseCycle
 {
-    private readonly List<StatementPlan> _statements = [];
+    private readonly List<(StatementPlan Plan, Execution? Execution)> _statements = [];
     private int _next;
 
     /// <summary>Hide every answer of this cycle, including its <c>ReadyForQuery</c> (emulator-internal round trips).</summary>
     public bool Hidden { get; init; }
 
-    public void Add(StatementPlan plan)
+    /// <summary>Whether it was sent with the simple query protocol.</summary>
+    public bool Simple { get; init; }
+
+    public void Add(StatementPlan plan, Execution? execution = null)
     {
         lock (_statements)
         {
-            _statements.Add(plan);
+            _statements.Add((plan, execution));
         }
     }
 
@@ -29,7 +32,19 @@ internal sealed class ResponseCycle
         {
             lock (_statements)
             {
-                return _next < _statements.Count ? _statements[_next] : null;
+                return _next < _statements.Count ? _statements[_next].Plan : null;
+            }
+        }
+    }
+
+    /// <summary>How the statement the next completion belongs to was executed (extended protocol only).</summary>
+    public Execution? CurrentExecution
+    {
+        get
+        {
+            lock (_statements)
+            {
+                return _next < _statements.Count ? _statements[_next].Execution : null;
             }
         }
     }
@@ -42,3 +57,6 @@ internal sealed class ResponseCycle
         }
     }
 }
+
+/// <summary>An extended-protocol execution: the statement's parameter types (from Parse) and its Bind message, to re-run a probe with the same parameters.</summary>
+internal sealed record Execution(byte[] ParameterTypes, byte[] Bind);

@@ -18,6 +18,8 @@ internal abstract class ServerContext
 
     public abstract DsqlDialect Dialect { get; }
 
+    public abstract ConflictCoordinator Conflicts { get; }
+
     public abstract TimeSpan MaxConnectionAge { get; }
 
     public abstract Action<string>? Log { get; }

@@ -59,6 +59,9 @@ internal sealed class DsqlDialect
             "deallocate" => Unsupported("unsupported statement: Deallocate"),
             "discard" => Unsupported("unsupported statement: Discard"),
             "set" => AnalyzeSet(statement),
+            "reset" when t.WordAt(1) is "role" or "all" or "session" => new StatementAnalysis(StatementKind.Other, statement.Text) { ChangesRole = true, RoleTarget = "none" },
+            "copy" when CopiesAFile(t) => Unsupported("COPY to or from a file or program is not supported; use COPY … FROM STDIN or TO STDOUT"),
+            "copy" when t.IndexOfTopLevelWord("from") > 0 => new StatementAnalysis(StatementKind.Dml, statement.Text) { IsCopy = true, Tables = t[1].IsName ? [t[1].Value] : [] },
             "show" => AnalyzeShow(statement),
             "truncate" => Unsupported("unsupported statement: Truncate", StatementKind.Dml),
             "vacuum" => Unsupported("unsupported VACUUM statement"),
@@ -83,6 +86,20 @@ internal sealed class DsqlDialect
             "comment" or "grant" or "revoke" or "reassign" => new StatementAnalysis(StatementKind.Ddl, statement.Text),
             _ => new StatementAnalysis(StatementKind.Other, statement.Text),
         };
+    }
+
+    /// <summary>COPY with a server-side file or program (only STDIN/STDOUT exist on DSQL).</summary>
+    private static bool CopiesAFile(List<SqlToken> t)
+    {
+        for (var i = 1; i + 1 < t.Count; i++)
+        {
+            if (t[i].Kind == TokenKind.Word && t[i].Value is "from" or "to" && !t.SymbolAt(i - 1, "("))
+            {
+                return t[i + 1].Kind == TokenKind.String || t.WordAt(i + 1) == "program";
+            }
+        }
+
+        return false;
     }
 
     private static StatementAnalysis Unsupported(string message, StatementKind kind = StatementKind.Other)
@@ -187,6 +204,12 @@ internal sealed class DsqlDialect
 
         var setting = name.ToString();
         var lowered = setting.ToLowerInvariant();
+        if (lowered == "role")
+        {
+            var value = i + 1 < t.Count && (t.SymbolAt(i + 1, "=") || t.WordAt(i + 1) == "to") ? i + 2 : i + 1;
+            return new StatementAnalysis(StatementKind.Other, statement.Text) { ChangesRole = true, RoleTarget = value < t.Count ? t[value].Value : "" };
+        }
+
         if (AllowedSettings.Contains(lowered) || lowered.StartsWith("enable_", StringComparison.Ordinal))
         {
             return new StatementAnalysis(StatementKind.Other, statement.Text);
@@ -254,12 +277,63 @@ internal sealed class DsqlDialect
             }
         }
 
+        if (LeftLateralOuterReference(t) is { } innerTable)
+        {
+            return StatementAnalysis.Refuse(kind, "42804", $"attribute 1 of type {innerTable} has wrong type");
+        }
+
         if (t.WordAt(0) == "select" && t.IndexOfTopLevelWord("into") is var into and > 0 && t.WordAt(into - 1) != "insert")
         {
             return Unsupported("unsupported statement: CreateTableAs", StatementKind.Ddl);
         }
 
-        return new StatementAnalysis(kind, RewriteFunctions(statement)) { Tables = kind == StatementKind.Dml ? TargetTables(t) : [] };
+        var locks = t.WordAt(0) == "select" && t.IndexOfTopLevelWord("for") >= 0;
+        return new StatementAnalysis(kind, RewriteFunctions(statement))
+        {
+            Tables = kind == StatementKind.Dml ? TargetTables(t) : [],
+            Probe = kind == StatementKind.Dml || locks ? ConflictProbe.For(statement) : null,
+            InjectsConflict = t.IndexOfWords(0, "dsql_local") is var q and >= 0 && t.SymbolAt(q + 1, ".") && t.WordAt(q + 2) == "inject_conflict",
+        };
+    }
+
+    /// <summary>
+    /// DSQL (as recorded) fails a <c>LEFT JOIN LATERAL (SELECT … FROM t …)</c> whose select list refers to the outer query,
+    /// with "attribute 1 of type t has wrong type"; CROSS and INNER lateral joins work. Returns t when the shape matches.
+    /// </summary>
+    private static string? LeftLateralOuterReference(List<SqlToken> t)
+    {
+        for (var i = 0; i + 4 < t.Count; i++)
+        {
+            if (!(t[i].IsWord("left") && (t.WordAt(i + 1) == "join" || (t.WordAt(i + 1) == "outer" && t.WordAt(i + 2) == "join"))))
+            {
+                continue;
+            }
+
+            var lateral = t.WordAt(i + 1) == "join" ? i + 2 : i + 3;
+            if (t.WordAt(lateral) != "lateral" || !t.SymbolAt(lateral + 1, "(") || t.WordAt(lateral + 2) != "select")
+            {
+                continue;
+            }
+
+            var close = t.SkipParentheses(lateral + 1) - 1;
+            var from = t.IndexOfTopLevelWord("from", lateral + 3);
+            if (from < 0 || from >= close || from + 1 >= close || !t[from + 1].IsName)
+            {
+                continue;
+            }
+
+            var inner = t[from + 1].Value;
+            var innerAlias = t.WordAt(from + 2) == "as" ? t.WordAt(from + 3) : t[from + 2].IsName ? t[from + 2].Value : inner;
+            for (var k = lateral + 3; k + 1 < from; k++)
+            {
+                if (t[k].IsName && t.SymbolAt(k + 1, ".") && t[k].Value != inner && t[k].Value != innerAlias)
+                {
+                    return inner;
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The tables a DML statement writes (INSERT INTO x, UPDATE x, DELETE FROM x), unqualified and lower-case.</summary>
@@ -661,6 +735,7 @@ internal sealed class DsqlDialect
         return new StatementAnalysis(StatementKind.Ddl, $"SELECT dsql_local.create_index_async({Literal(ddl)}, {Literal(table)}) AS job_id")
         {
             TagOverride = "CREATE INDEX",
+            Tables = [t[tableEnd - 1].Value],
         };
     }
 
@@ -712,7 +787,7 @@ internal sealed class DsqlDialect
             i += 2;
         }
 
-        var ddl = new StatementAnalysis(StatementKind.Ddl, statement.Text);
+        var ddl = new StatementAnalysis(StatementKind.Ddl, statement.Text) { Tables = i - 1 < t.Count ? [t[i - 1].Value] : [] };
         foreach (var (start, end) in t.SplitTopLevel(i, t.Count))
         {
             var action = t.WordAt(start);
@@ -731,6 +806,11 @@ internal sealed class DsqlDialect
             }
         }
 
+        if (StorageRewrite(statement, i) is { } rewritten)
+        {
+            return ddl with { BackendSql = rewritten };
+        }
+
         if (asyncToken is { } token)
         {
             if (t.IndexOfWords(i, "validate", "constraint") < 0)
@@ -739,10 +819,57 @@ internal sealed class DsqlDialect
             }
 
             var backend = RemoveToken(statement.Text, token.Value);
-            return new StatementAnalysis(StatementKind.Ddl, $"SELECT dsql_local.validate_constraint_async({Literal(backend)}) AS job_id") { TagOverride = "ALTER TABLE" };
+            return new StatementAnalysis(StatementKind.Ddl, $"SELECT dsql_local.validate_constraint_async({Literal(backend)}) AS job_id")
+            {
+                TagOverride = "ALTER TABLE",
+                Tables = ddl.Tables,
+            };
         }
 
         return ddl;
+    }
+
+    /// <summary>
+    /// <c>ADD COLUMN c type STORAGE x</c> is PostgreSQL 16 syntax (DSQL's); older backends get
+    /// <c>ADD COLUMN c type, ALTER COLUMN c SET STORAGE x</c>, which means the same.
+    /// </summary>
+    private static string? StorageRewrite(SqlStatement statement, int actionsStart)
+    {
+        var t = statement.Tokens;
+        var text = statement.Text;
+        var result = new StringBuilder();
+        var copied = 0;
+        var extra = new StringBuilder();
+        foreach (var (start, end) in t.SplitTopLevel(actionsStart, t.Count))
+        {
+            if (t.WordAt(start) != "add" || t.WordAt(start + 1) is "constraint" or "primary" or "unique" or "check" or "foreign")
+            {
+                continue;
+            }
+
+            var name = t.WordAt(start + 1) == "column" ? start + 2 : start + 1;
+            if (t.WordAt(name) == "if")
+            {
+                name += 3;
+            }
+
+            for (var k = name + 1; k + 1 < end; k++)
+            {
+                if (t[k].IsWord("storage") && t[k + 1].IsName)
+                {
+                    result.Append(text, copied, t[k].Start - copied);
+                    copied = t[k + 1].End;
+                    extra.Append(", ALTER COLUMN ").Append(text[t[name].Start..t[name].End]).Append(" SET STORAGE ").Append(t[k + 1].Value);
+                }
+            }
+        }
+
+        if (extra.Length == 0)
+        {
+            return null;
+        }
+
+        return result.Append(text, copied, text.Length - copied).Append(extra).ToString();
     }
 
     private static StatementAnalysis? AnalyzeAddAction(List<SqlToken> t, int i, int end)
@@ -801,6 +928,10 @@ internal sealed class DsqlDialect
                 or "aggregate" or "operator" or "language" or "foreign" or "collation"
                 => Unsupported("unsupported object in DROP statement", StatementKind.Ddl),
             "database" => Unsupported("unsupported statement: Dropdb", StatementKind.Ddl),
+            "table" => new StatementAnalysis(StatementKind.Ddl, statement.Text)
+            {
+                Tables = t.Skip(2).Where(x => x.IsName && x.Value is not ("if" or "exists" or "cascade" or "restrict")).Select(x => x.Value).ToList(),
+            },
             _ => new StatementAnalysis(StatementKind.Ddl, statement.Text),
         };
     }

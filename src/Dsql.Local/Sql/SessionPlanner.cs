@@ -18,21 +18,54 @@ internal sealed class SessionPlanner
 
     public static readonly StatementPlan RowCheckPlan = new() { BackendSql = RowCheckSql, Hidden = true };
 
+    /// <summary>DSQL's answer to the loser of a write conflict.</summary>
+    public const string DataConflictMessage = "change conflicts with another transaction (OC000)";
+
+    /// <summary>DSQL's answer when the schema changed under a transaction.</summary>
+    public const string SchemaConflictMessage = "schema has been updated by another transaction, please retry: (OC001)";
+
     private readonly DsqlDialect _dialect;
     private readonly RefusalRegistry _refusals;
+    private readonly ConflictCoordinator _conflicts;
     private readonly object _gate = new();
+    private readonly HashSet<string> _writtenTables = new(StringComparer.Ordinal);
     private bool _inBlock;
     private int _ddlCount;
     private int _dmlCount;
+    private bool _doomed;
+    private bool _injected;
+    private long _transactionStartVersion;
 
-    public SessionPlanner(DsqlDialect dialect, RefusalRegistry refusals, string user)
+    public SessionPlanner(DsqlDialect dialect, RefusalRegistry refusals, ConflictCoordinator conflicts, string user, string? applicationName)
     {
         _dialect = dialect;
         _refusals = refusals;
+        _conflicts = conflicts;
         User = user;
+        ApplicationName = applicationName;
     }
 
     public string User { get; }
+
+    public string? ApplicationName { get; }
+
+    /// <summary>Fails the current transaction at COMMIT: it lost a write conflict.</summary>
+    public void MarkConflicted()
+    {
+        lock (_gate)
+        {
+            _doomed = true;
+        }
+    }
+
+    /// <summary>Fails the session's next COMMIT (or autocommit write) with OC000.</summary>
+    public void InjectConflict()
+    {
+        lock (_gate)
+        {
+            _injected = true;
+        }
+    }
 
     /// <summary>Whether the session is (predicted to be) inside an explicit transaction block.</summary>
     public bool InTransactionBlock
@@ -130,6 +163,10 @@ internal sealed class SessionPlanner
 
     public void OnCommandComplete(StatementPlan? plan, string tag)
     {
+        if (plan is { Kind: StatementKind.Ddl, Tables.Count: > 0 })
+        {
+            _conflicts.RecordSchemaChange(plan.Tables, this);
+        }
     }
 
     public void OnError(PgError error)
@@ -149,7 +186,7 @@ internal sealed class SessionPlanner
             var inBlock = status is 'T' or 'E';
             if (!inBlock)
             {
-                _ddlCount = _dmlCount = 0;
+                ResetTransaction();
             }
 
             _inBlock = inBlock;
@@ -160,27 +197,60 @@ internal sealed class SessionPlanner
     {
         if (!_inBlock)
         {
-            _ddlCount = _dmlCount = 0;
+            ResetTransaction();
         }
+    }
+
+    private void ResetTransaction()
+    {
+        _ddlCount = _dmlCount = 0;
+        _doomed = false;
+        _writtenTables.Clear();
+        _transactionStartVersion = _conflicts.CurrentVersion;
     }
 
     /// <summary>Applies the transaction rules to an analysis and advances the predicted state.</summary>
     private StatementAnalysis Judge(StatementAnalysis analysis)
     {
+        if (analysis.ChangesRole && User != "admin")
+        {
+            // Backend sessions log in as a superuser and assume the client's role: only admin may leave it.
+            if (analysis.RoleTarget != User)
+            {
+                return StatementAnalysis.Refuse(StatementKind.Other, "42501", $"permission denied to set role \"{analysis.RoleTarget ?? "none"}\"");
+            }
+        }
+
         if (analysis.Refusal is not null)
         {
             return analysis;
+        }
+
+        if (analysis.InjectsConflict)
+        {
+            _injected = true;
         }
 
         switch (analysis.Kind)
         {
             case StatementKind.Begin:
                 _inBlock = true;
-                _ddlCount = _dmlCount = 0;
+                ResetTransaction();
+                break;
+            case StatementKind.Commit when _inBlock:
+                _inBlock = false;
+                var conflict = CommitConflict();
+                ResetTransaction();
+                if (conflict is not null)
+                {
+                    // The loser's transaction ends: roll it back on the backend and answer DSQL's error.
+                    return analysis with { BackendSql = "ROLLBACK", CommitError = conflict };
+                }
+
                 break;
             case StatementKind.Commit or StatementKind.Rollback:
                 _inBlock = false;
-                _ddlCount = _dmlCount = 0;
+                ResetTransaction();
                 break;
             case StatementKind.Ddl:
                 if (_ddlCount > 0)
@@ -201,11 +271,32 @@ internal sealed class SessionPlanner
                     return StatementAnalysis.Refuse(StatementKind.Dml, "0A000", "ddl and dml are not supported in the same transaction");
                 }
 
+                if (!_inBlock && (_injected || _conflicts.TryConsumeInjection(ApplicationName)))
+                {
+                    // An autocommit write commits at once: an injected conflict fails the statement itself.
+                    _injected = false;
+                    return StatementAnalysis.Refuse(StatementKind.Dml, "40001", DataConflictMessage);
+                }
+
                 _dmlCount++;
+                _writtenTables.UnionWith(analysis.Tables);
                 break;
         }
 
         return analysis;
+    }
+
+    private PgError? CommitConflict()
+    {
+        if (_doomed || _injected || _conflicts.TryConsumeInjection(ApplicationName))
+        {
+            _injected = false;
+            return new PgError("ERROR", "40001", DataConflictMessage);
+        }
+
+        return _conflicts.SchemaChangedSince(_writtenTables, _transactionStartVersion, this)
+            ? new PgError("ERROR", "40001", SchemaConflictMessage)
+            : null;
     }
 
     private static StatementPlan ToPlan(StatementAnalysis analysis) => new()
@@ -213,5 +304,9 @@ internal sealed class SessionPlanner
         BackendSql = analysis.BackendSql,
         TagOverride = analysis.TagOverride,
         CheckRowLimit = analysis.Writes,
+        Kind = analysis.Kind,
+        Tables = analysis.Tables,
+        Probe = analysis.Probe,
+        ErrorInsteadOfCompletion = analysis.CommitError,
     };
 }

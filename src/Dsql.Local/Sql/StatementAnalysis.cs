@@ -11,8 +11,26 @@ internal sealed record StatementAnalysis(StatementKind Kind, string BackendSql)
     /// <summary>The command tag DSQL answers with when the backend's differs.</summary>
     public string? TagOverride { get; init; }
 
+    /// <summary>How to answer the statement when it meets a row held by another transaction (see <see cref="ConflictProbe"/>).</summary>
+    public ConflictProbe? Probe { get; init; }
+
+    /// <summary>A COMMIT that loses: answered with this error after the backend rolls back.</summary>
+    public PgError? CommitError { get; init; }
+
+    /// <summary>The statement calls <c>dsql_local.inject_conflict()</c>: the session's next commit fails with OC000.</summary>
+    public bool InjectsConflict { get; init; }
+
+    /// <summary>SET ROLE / RESET ROLE: only the admin may become another role (the backend session is a superuser's).</summary>
+    public bool ChangesRole { get; init; }
+
+    /// <summary>The role SET ROLE names (<c>none</c> and <c>default</c> included).</summary>
+    public string? RoleTarget { get; init; }
+
     /// <summary>The statement writes rows (checked against the per-transaction row limit).</summary>
-    public bool Writes => Kind == StatementKind.Dml;
+    public bool Writes => Kind == StatementKind.Dml && !IsCopy;
+
+    /// <summary>COPY … FROM STDIN: DML for the transaction rules, but its rows are not counted (the check cannot run mid-copy).</summary>
+    public bool IsCopy { get; init; }
 
     /// <summary>The tables the statement writes or whose schema it changes (lower-case, unqualified), for conflict tracking.</summary>
     public IReadOnlyList<string> Tables { get; init; } = [];

@@ -1,7 +1,10 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql internals on purpose
 using Amazon.Runtime;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Migrations;
 using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.EFCore;
@@ -50,6 +53,15 @@ public abstract class BloggingContext(DbContextOptions options, string tablePref
     }
 }
 
+/// <summary>
+/// The test assembly deliberately builds many differently configured contexts (retry settings, servers, credentials),
+/// and EF counts internal service providers process-wide; log its "many service providers" warning instead of throwing.
+/// </summary>
+public static class TestWarnings
+{
+    public static void Configure(WarningsConfigurationBuilder warnings) => warnings.Log(CoreEventId.ManyServiceProvidersCreatedWarning);
+}
+
 /// <summary>Where functional tests connect: a plain PostgreSQL server reached through UseAuroraDsql (trust auth).</summary>
 public sealed class PostgresTarget(Infrastructure.PostgresFixture fixture)
 {
@@ -68,7 +80,10 @@ public sealed class PostgresTarget(Infrastructure.PostgresFixture fixture)
         {
             o.Region("us-east-1").Credentials(Credentials).EnableRetryOnFailure(20, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(200), null);
             dsql?.Invoke(o);
-        });
+        })
+        // Plain PostgreSQL does not understand DSQL's CREATE INDEX ASYNC: create the test schema with Npgsql's generator.
+        .ReplaceService<IMigrationsSqlGenerator, NpgsqlMigrationsSqlGenerator>()
+        .ConfigureWarnings(TestWarnings.Configure);
 
     public async Task<T> QueryAsync<T>(string sql)
     {

@@ -110,6 +110,7 @@ public sealed class CrudAndQueryTests(PostgresFixture fixture) : IAsyncLifetime
     {
         await using var context = new Context(new DbContextOptionsBuilder()
             .UseAuroraDsql("Host=127.0.0.1;Port=1;SSL Mode=Disable;Timeout=2", o => o.Region("us-east-1").Credentials(PostgresTarget.Credentials).DisableRetryOnFailure())
+            .ConfigureWarnings(TestWarnings.Configure)
             .Options);
 
         Assert.False(await context.Database.CanConnectAsync());

@@ -15,9 +15,11 @@ public sealed class RetryAndContentionTests(PostgresFixture fixture) : IAsyncLif
     private readonly PostgresTarget _target = new(fixture);
     private readonly List<string> _retries = [];
 
+    // 16 writers on one row: a generous retry budget and a 1 s cap, so the jitter window can spread them all out.
     private ServiceProvider Services(int maxPoolSize = 20)
         => new ServiceCollection()
-            .AddPooledDbContextFactory<Context>(b => _target.Configure(b, maxPoolSize: maxPoolSize)
+            .AddPooledDbContextFactory<Context>(b => _target.Configure(
+                    b, o => o.EnableRetryOnFailure(50, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(1), null), maxPoolSize)
                 .LogTo(line => { lock (_retries) { _retries.Add(line); } }, [DsqlEventId.ExecutionStrategyRetrying]))
             .BuildServiceProvider();
 

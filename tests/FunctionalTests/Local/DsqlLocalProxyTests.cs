@@ -120,4 +120,25 @@ public sealed class DsqlLocalProxyTests(DsqlLocalFixture fixture)
         }));
         Assert.Equal(pids.Length, pids.Distinct().Count());
     }
+
+    [Fact]
+    public async Task Binary_copy_from_stdin_works_through_the_proxy()
+    {
+        await fixture.ExecuteOnBackendAsync("DROP TABLE IF EXISTS proxy_copy; CREATE TABLE proxy_copy (id int PRIMARY KEY, v text)");
+        await using var connection = await fixture.OpenConnectionAsync();
+        await using (var importer = await connection.BeginBinaryImportAsync("COPY proxy_copy (id, v) FROM STDIN (FORMAT BINARY)"))
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                await importer.StartRowAsync();
+                await importer.WriteAsync(i, NpgsqlTypes.NpgsqlDbType.Integer);
+                await importer.WriteAsync($"row {i}", NpgsqlTypes.NpgsqlDbType.Text);
+            }
+
+            Assert.Equal(100UL, await importer.CompleteAsync());
+        }
+
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM proxy_copy", connection);
+        Assert.Equal(100L, await count.ExecuteScalarAsync());
+    }
 }

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using EFCore.Dsql.FunctionalTests.Infrastructure;
 using EFCore.Dsql.FunctionalTests.Migrations.Shop;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
@@ -31,6 +32,24 @@ public sealed class DsqlMigrationsTests(DsqlLocalFixture fixture) : IAsyncLifeti
         Assert.Equal(0, await ShopDatabase.UnvalidatedConstraintCountAsync(fixture));
         Assert.Equal(2, await ShopDatabase.BackendScalarAsync<long>(fixture, """SELECT count(*) FROM shop."Products" """));
         Assert.Equal(0, await ShopDatabase.BackendScalarAsync<long>(fixture, """SELECT count(*) FROM shop."__EFMigrationsLock" WHERE "Holder" <> '' """));
+    }
+
+    [Fact]
+    public async Task UseAuroraDsql_applies_the_migrations_with_its_retrying_strategy()
+    {
+        await using var context = new ShopContext(new DbContextOptionsBuilder<ShopContext>()
+            .UseAuroraDsql(fixture.DataSource, dsql => dsql
+                .EnableRetryOnFailure()
+                .Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", ShopContext.Schema)))
+            // Every test's emulator data source needs its own internal service provider; the test run creates many.
+            .ConfigureWarnings(w => w.Ignore(CoreEventId.ManyServiceProvidersCreatedWarning))
+            .Options);
+
+        await context.Database.MigrateAsync();
+
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+        Assert.Equal(0, await ShopDatabase.InvalidIndexCountAsync(fixture));
+        Assert.IsType<DsqlMigrator>(context.GetService<IMigrator>());
     }
 
     [Fact]
@@ -114,6 +133,24 @@ public sealed class DsqlMigrationsTests(DsqlLocalFixture fixture) : IAsyncLifeti
 
         Assert.True(conflict.Thrown);
         Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+    }
+
+    [Fact]
+    public async Task Resumed_after_a_crash_while_an_index_was_building_waits_for_that_build()
+    {
+        await using (var crashing = ShopDatabase.CreateContext(
+                         fixture.DataSource, interceptors: new CrashAfterStatementInterceptor("CREATE UNIQUE INDEX ASYNC \"IX_Customers_Email\"")))
+        {
+            await Assert.ThrowsAsync<IOException>(() => crashing.Database.MigrateAsync());
+        }
+
+        Assert.Equal(1, await ShopDatabase.InvalidIndexCountAsync(fixture));
+
+        await using var context = ShopDatabase.CreateContext(fixture.DataSource);
+        await context.Database.MigrateAsync();
+
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+        Assert.Equal(0, await ShopDatabase.InvalidIndexCountAsync(fixture));
     }
 
     [Fact]

@@ -12,6 +12,18 @@ internal sealed class CrashAfterStatementInterceptor(string marker) : DbCommandI
         => command.CommandText.Contains(marker, StringComparison.Ordinal)
             ? throw new IOException($"Simulated crash after '{marker}' committed.")
             : ValueTask.FromResult(result);
+
+    public override async ValueTask<DbDataReader> ReaderExecutedAsync(
+        DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
+    {
+        if (command.CommandText.Contains(marker, StringComparison.Ordinal))
+        {
+            await result.DisposeAsync();
+            throw new IOException($"Simulated crash after '{marker}' committed.");
+        }
+
+        return result;
+    }
 }
 
 /// <summary>Counts the statements that contain <paramref name="marker" />, across every context it is added to.</summary>

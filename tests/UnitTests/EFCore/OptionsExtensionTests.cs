@@ -55,6 +55,33 @@ public class OptionsExtensionTests
     }
 
     [Fact]
+    public void Equal_fixed_credentials_share_a_service_provider_and_a_data_source()
+    {
+        var a = Info(o => o.Credentials(new BasicAWSCredentials("AKIDSAME", "same-secret")));
+        var b = Info(o => o.Credentials(new BasicAWSCredentials("AKIDSAME", "same-secret")));
+        var otherSecret = Info(o => o.Credentials(new BasicAWSCredentials("AKIDSAME", "other-secret")));
+
+        Assert.True(a.ShouldUseSameServiceProvider(b));
+        Assert.Equal(a.GetServiceProviderHashCode(), b.GetServiceProviderHashCode());
+        Assert.False(a.ShouldUseSameServiceProvider(otherSecret));
+
+        using var manager = new DsqlDataSourceManager([]);
+        var options = DsqlConnectionOptions.Parse("Host=localhost;SSL Mode=Disable", "us-east-1");
+        Assert.Same(
+            manager.GetDataSource(options.WithCredentials(new BasicAWSCredentials("AKIDSAME", "same-secret")), null),
+            manager.GetDataSource(options.WithCredentials(new BasicAWSCredentials("AKIDSAME", "same-secret")), null));
+    }
+
+    [Fact]
+    public void Refreshing_credentials_are_told_apart_by_instance()
+    {
+        var shared = new AnonymousAWSCredentials();
+
+        Assert.True(Info(o => o.Credentials(shared)).ShouldUseSameServiceProvider(Info(o => o.Credentials(shared))));
+        Assert.False(Info(o => o.Credentials(shared)).ShouldUseSameServiceProvider(Info(o => o.Credentials(new AnonymousAWSCredentials()))));
+    }
+
+    [Fact]
     public void Extension_is_immutable()
     {
         var original = new DsqlOptionsExtension();

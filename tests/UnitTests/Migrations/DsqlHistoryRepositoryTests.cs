@@ -95,6 +95,79 @@ public class DsqlHistoryRepositoryTests
             () => new DsqlMigrationsOptions { LockLease = TimeSpan.FromMilliseconds(10) }.Validate()).Message);
 
     [Fact]
+    public void Index_state_sql_reads_validity_and_the_running_build_job()
+        => Assert.Equal(
+            """
+            SELECT i.indisvalid, (SELECT j.job_id FROM sys.jobs j WHERE j.object_id = i.indexrelid AND j.status IN ('submitted', 'processing') LIMIT 1)
+            FROM pg_index i WHERE i.indexrelid = to_regclass('shop."IX_O''Brien"')
+            """,
+            DsqlJobMigrationCommand.IndexStateSql("shop.\"IX_O'Brien\"").ReplaceLineEndings("\n"));
+
+    [Fact]
+    public void Index_builds_carry_their_qualified_name_for_resumption()
+    {
+        var command = DsqlMigrationsTestContext.Generate(
+            new Microsoft.EntityFrameworkCore.Migrations.Operations.CreateIndexOperation
+            {
+                Name = "IX_A", Schema = "shop", Table = "T", Columns = ["A"]
+            });
+
+        Assert.Equal("shop.\"IX_A\"", Assert.IsType<DsqlJobMigrationCommand>(command[0]).QualifiedIndexName);
+    }
+
+    [Fact]
     public void Wait_sql_calls_the_wait_for_job_procedure_with_a_literal()
         => Assert.Equal("CALL sys.wait_for_job('77e6id3hjbasddybtihl43gega')", DsqlJobMigrationCommand.WaitSql("77e6id3hjbasddybtihl43gega"));
+}
+
+public class DsqlMigrationsOptionsResolverTests
+{
+    [Fact]
+    public void Options_carried_by_a_context_options_extension_win_over_the_registered_ones()
+    {
+        var configured = new DsqlMigrationsOptions { WaitForJobs = false, LockLease = TimeSpan.FromMinutes(30) };
+        var builder = new DbContextOptionsBuilder().UseNpgsql("Host=localhost");
+        ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new MigrationsOptionsExtension(configured));
+
+        Assert.Same(configured, DsqlMigrationsOptionsResolver.Resolve(builder.Options, DsqlMigrationsOptions.Default));
+    }
+
+    [Fact]
+    public void Registered_options_apply_when_no_extension_carries_any()
+    {
+        var registered = new DsqlMigrationsOptions { WaitForJobs = false };
+        var options = new DbContextOptionsBuilder().UseNpgsql("Host=localhost").Options;
+
+        Assert.Same(registered, DsqlMigrationsOptionsResolver.Resolve(options, registered));
+    }
+
+    private sealed class MigrationsOptionsExtension(DsqlMigrationsOptions options) : IDbContextOptionsExtension, IDsqlMigrationsOptionsSource
+    {
+        public DsqlMigrationsOptions? MigrationsOptions => options;
+
+        public DbContextOptionsExtensionInfo Info => new ExtensionInfo(this);
+
+        public void ApplyServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services)
+        {
+        }
+
+        public void Validate(IDbContextOptions options)
+        {
+        }
+
+        private sealed class ExtensionInfo(IDbContextOptionsExtension extension) : DbContextOptionsExtensionInfo(extension)
+        {
+            public override bool IsDatabaseProvider => false;
+
+            public override string LogFragment => "";
+
+            public override int GetServiceProviderHashCode() => 0;
+
+            public override bool ShouldUseSameServiceProvider(DbContextOptionsExtensionInfo other) => other is ExtensionInfo;
+
+            public override void PopulateDebugInfo(IDictionary<string, string> debugInfo)
+            {
+            }
+        }
+    }
 }

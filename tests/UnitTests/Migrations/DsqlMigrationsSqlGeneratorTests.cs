@@ -599,6 +599,89 @@ public class DsqlMigrationsSqlGeneratorTests
         Assert.All(commands, c => Assert.Equal(1, c.CommandText.Count(ch => ch == ';')));
     }
 
+    [Fact]
+    public void CreateTable_keeps_unique_and_check_constraints_inline()
+    {
+        var table = new CreateTableOperation
+        {
+            Name = "Codes",
+            Columns =
+            {
+                new AddColumnOperation { Name = "Id", Table = "Codes", ClrType = typeof(Guid), ColumnType = "uuid" },
+                new AddColumnOperation { Name = "Code", Table = "Codes", ClrType = typeof(string), ColumnType = "text" }
+            },
+            PrimaryKey = new AddPrimaryKeyOperation { Name = "PK_Codes", Table = "Codes", Columns = ["Id"] },
+            UniqueConstraints = { new AddUniqueConstraintOperation { Name = "AK_Codes_Code", Table = "Codes", Columns = ["Code"] } },
+            CheckConstraints = { new AddCheckConstraintOperation { Name = "CK_Codes_Code", Table = "Codes", Sql = "length(\"Code\") > 0" } }
+        };
+
+        Assert.Equal(
+            [
+                """
+                CREATE TABLE "Codes" (
+                    "Id" uuid NOT NULL,
+                    "Code" text NOT NULL,
+                    CONSTRAINT "PK_Codes" PRIMARY KEY ("Id"),
+                    CONSTRAINT "AK_Codes_Code" UNIQUE ("Code"),
+                    CONSTRAINT "CK_Codes_Code" CHECK (length("Code") > 0)
+                );
+
+                """
+            ],
+            Sql(Generate(table)));
+    }
+
+    [Fact]
+    public void RenameSequence_with_new_schema_is_two_commands()
+        => Assert.Equal(
+            ["ALTER SEQUENCE \"S\" RENAME TO \"T\";\n", "ALTER SEQUENCE \"T\" SET SCHEMA shop;\n"],
+            Sql(Generate(new RenameSequenceOperation { Name = "S", NewName = "T", NewSchema = "shop" })));
+
+    [Fact]
+    public void DropPrimaryKey_and_DropUniqueConstraint_are_single_statements()
+    {
+        Assert.Equal(
+            ["ALTER TABLE \"T\" DROP CONSTRAINT \"PK_T\";\n"],
+            Sql(Generate(new DropPrimaryKeyOperation { Name = "PK_T", Table = "T" })));
+        Assert.Equal(
+            ["ALTER TABLE \"T\" DROP CONSTRAINT \"AK_T\";\n"],
+            Sql(Generate(new DropUniqueConstraintOperation { Name = "AK_T", Table = "T" })));
+    }
+
+    [Fact]
+    public void Postgres_extension_is_refused()
+    {
+        var alter = new AlterDatabaseOperation();
+        alter.AddAnnotation("Npgsql:PostgresExtension:pgcrypto", ",,");
+
+        Assert.Contains("extension 'pgcrypto'", Assert.Throws<NotSupportedException>(() => Generate(alter)).Message);
+    }
+
+    [Fact]
+    public void Postgres_enum_is_refused_with_the_conversion_recipe()
+    {
+        var alter = new AlterDatabaseOperation();
+        alter.AddAnnotation("Npgsql:Enum:mood", "happy,sad");
+
+        var e = Assert.Throws<NotSupportedException>(() => Generate(alter));
+        Assert.Contains("enum type 'mood'", e.Message);
+        Assert.Contains("HasConversion<string>()", e.Message);
+    }
+
+    [Fact]
+    public void Creating_a_database_is_refused()
+        => Assert.Contains("exactly one database",
+            Assert.Throws<NotSupportedException>(() => Generate(
+                new global::Npgsql.EntityFrameworkCore.PostgreSQL.Migrations.Operations.NpgsqlCreateDatabaseOperation { Name = "other" })).Message);
+
+    [Fact]
+    public void AddColumn_computed_is_refused()
+        => Assert.Contains("computed",
+            Assert.Throws<NotSupportedException>(() => Generate(new AddColumnOperation
+            {
+                Name = "Total", Table = "T", ClrType = typeof(int), ColumnType = "integer", ComputedColumnSql = "\"A\" + 1", IsStored = true
+            })).Message);
+
     private static CreateTableOperation CreateOrders()
     {
         var id = new AddColumnOperation { Name = "Id", Table = "Orders", Schema = "shop", ClrType = typeof(long), ColumnType = "bigint" };

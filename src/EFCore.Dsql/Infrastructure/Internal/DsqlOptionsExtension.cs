@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Amazon.Runtime;
 using Dsql.Npgsql;
+using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 
@@ -252,7 +253,7 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
             hash.Add(Extension.UsesExternalDataSource);
             hash.Add(auth?.Region);
             hash.Add(auth?.Profile);
-            hash.Add(auth?.Credentials is null ? 0 : RuntimeHelpers.GetHashCode(auth.Credentials));
+            hash.Add(DsqlCredentialIdentity.Of(auth?.Credentials));
             hash.Add(auth?.TokenDuration);
             hash.Add(auth?.TimeProvider is null ? 0 : RuntimeHelpers.GetHashCode(auth.TimeProvider));
             hash.Add(Extension.RetryOnFailure);
@@ -283,7 +284,7 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
         private static bool SameAuth(DsqlConnectionOptions? a, DsqlConnectionOptions? b)
             => a?.Region == b?.Region
                 && a?.Profile == b?.Profile
-                && ReferenceEquals(a?.Credentials, b?.Credentials)
+                && Equals(DsqlCredentialIdentity.Of(a?.Credentials), DsqlCredentialIdentity.Of(b?.Credentials))
                 && a?.TokenDuration == b?.TokenDuration
                 && ReferenceEquals(a?.TimeProvider, b?.TimeProvider);
 
@@ -292,7 +293,7 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
             var auth = Extension.ConnectionOptions;
             debugInfo["Dsql:Region"] = (auth?.Region ?? "").GetHashCode().ToString();
             debugInfo["Dsql:Profile"] = (auth?.Profile ?? "").GetHashCode().ToString();
-            debugInfo["Dsql:Credentials"] = (auth?.Credentials is null ? 0 : RuntimeHelpers.GetHashCode(auth.Credentials)).ToString();
+            debugInfo["Dsql:Credentials"] = (DsqlCredentialIdentity.Of(auth?.Credentials)?.GetHashCode() ?? 0).ToString();
             debugInfo["Dsql:TokenDuration"] = (auth?.TokenDuration).GetHashCode().ToString();
             debugInfo["Dsql:RetryOnFailure"] = Extension.RetryOnFailure.GetHashCode().ToString();
             debugInfo["Dsql:IdentityCacheSize"] = Extension.IdentityCacheSize.GetHashCode().ToString();

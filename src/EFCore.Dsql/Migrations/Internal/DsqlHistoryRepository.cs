@@ -24,7 +24,7 @@ internal sealed class DsqlHistoryRepository : NpgsqlHistoryRepository, IHistoryR
     public DsqlHistoryRepository(HistoryRepositoryDependencies dependencies, DsqlMigrationsOptions options)
         : base(dependencies)
     {
-        _options = options.Validate();
+        _options = DsqlMigrationsOptionsResolver.Resolve(dependencies.Options, options);
         LockSql = new DsqlMigrationLockSql(
             SqlGenerationHelper.DelimitIdentifier(DsqlMigrationLockSql.DefaultTableName, TableSchema),
             SqlGenerationHelper.DelimitIdentifier("PK_" + DsqlMigrationLockSql.DefaultTableName),

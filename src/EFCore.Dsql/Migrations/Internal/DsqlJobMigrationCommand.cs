@@ -22,13 +22,18 @@ internal sealed class DsqlJobMigrationCommand : MigrationCommand
         IRelationalCommand relationalCommand,
         DbContext? context,
         IRelationalCommandDiagnosticsLogger logger,
-        IRawSqlCommandBuilder rawSqlCommandBuilder)
+        IRawSqlCommandBuilder rawSqlCommandBuilder,
+        string? qualifiedIndexName = null)
         : base(relationalCommand, context, logger, transactionSuppressed: true)
     {
         _relationalCommand = relationalCommand;
         _context = context;
         _rawSqlCommandBuilder = rawSqlCommandBuilder;
+        QualifiedIndexName = qualifiedIndexName;
     }
+
+    /// <summary>The delimited, schema-qualified name of the index the statement builds, when it builds one.</summary>
+    public string? QualifiedIndexName { get; }
 
     /// <summary>The id of the job the last execution started, or <see langword="null" /> when DSQL returned none.</summary>
     public string? LastJobId { get; private set; }
@@ -82,6 +87,100 @@ internal sealed class DsqlJobMigrationCommand : MigrationCommand
             .ConfigureAwait(false);
         ThrowIfFailed(succeeded);
     }
+
+    /// <summary>
+    ///     A resumed migration found the index this command builds already there (the interrupted run created it). Makes sure
+    ///     it is usable: waits for its build job if one is still running, and throws when the build failed.
+    /// </summary>
+    public void EnsureExistingIndexIsValid(IRelationalConnection connection, bool waitForJobs)
+    {
+        if (QualifiedIndexName is null)
+        {
+            return;
+        }
+
+        using (var reader = _rawSqlCommandBuilder.Build(IndexStateSql(QualifiedIndexName)).ExecuteReader(Parameters(connection, null)))
+        {
+            if (!reader.Read() || reader.DbDataReader.GetBoolean(0))
+            {
+                return;
+            }
+
+            LastJobId = reader.DbDataReader.IsDBNull(1) ? null : ValidJobId(reader.DbDataReader.GetValue(1));
+        }
+
+        if (LastJobId is not null && waitForJobs)
+        {
+            WaitForJob(connection);
+            using var reader = _rawSqlCommandBuilder.Build(IndexStateSql(QualifiedIndexName)).ExecuteReader(Parameters(connection, null));
+            if (!reader.Read() || reader.DbDataReader.GetBoolean(0))
+            {
+                return;
+            }
+        }
+
+        if (LastJobId is null || waitForJobs)
+        {
+            throw InvalidIndex();
+        }
+    }
+
+    /// <summary>The asynchronous twin of <see cref="EnsureExistingIndexIsValid" />.</summary>
+    public async Task EnsureExistingIndexIsValidAsync(IRelationalConnection connection, bool waitForJobs, CancellationToken cancellationToken)
+    {
+        if (QualifiedIndexName is null)
+        {
+            return;
+        }
+
+        var (valid, jobId) = await ReadIndexStateAsync(connection, cancellationToken).ConfigureAwait(false);
+        if (valid)
+        {
+            return;
+        }
+
+        LastJobId = jobId;
+        if (LastJobId is not null && waitForJobs)
+        {
+            await WaitForJobAsync(connection, cancellationToken).ConfigureAwait(false);
+            if ((await ReadIndexStateAsync(connection, cancellationToken).ConfigureAwait(false)).Valid)
+            {
+                return;
+            }
+        }
+
+        if (LastJobId is null || waitForJobs)
+        {
+            throw InvalidIndex();
+        }
+    }
+
+    /// <summary>Whether the index is valid, and the job still building it if there is one.</summary>
+    internal static string IndexStateSql(string qualifiedIndexName)
+        => $"""
+            SELECT i.indisvalid, (SELECT j.job_id FROM sys.jobs j WHERE j.object_id = i.indexrelid AND j.status IN ('submitted', 'processing') LIMIT 1)
+            FROM pg_index i WHERE i.indexrelid = to_regclass('{qualifiedIndexName.Replace("'", "''", StringComparison.Ordinal)}')
+            """;
+
+    private async Task<(bool Valid, string? JobId)> ReadIndexStateAsync(IRelationalConnection connection, CancellationToken cancellationToken)
+    {
+        var reader = await _rawSqlCommandBuilder.Build(IndexStateSql(QualifiedIndexName!))
+            .ExecuteReaderAsync(Parameters(connection, null), cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false) || reader.DbDataReader.GetBoolean(0))
+            {
+                return (true, null);
+            }
+
+            return (false, reader.DbDataReader.IsDBNull(1) ? null : ValidJobId(reader.DbDataReader.GetValue(1)));
+        }
+    }
+
+    private InvalidOperationException InvalidIndex()
+        => new($"The index {QualifiedIndexName} exists but is not valid: the build job started by an interrupted run of this "
+            + "migration failed. Fix the data (for a unique index, remove the duplicates), drop the index with DROP INDEX, then run "
+            + "the migration again.");
 
     /// <summary>The statement that waits for a job; job ids are validated so that they can be inlined safely.</summary>
     internal static string WaitSql(string jobId)

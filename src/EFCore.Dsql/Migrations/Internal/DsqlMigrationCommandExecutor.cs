@@ -2,6 +2,7 @@
 #pragma warning disable EF1001
 
 using System.Transactions;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -22,11 +23,11 @@ internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
     private readonly DsqlMigrationsOptions _options;
 
     /// <summary>Creates the executor.</summary>
-    public DsqlMigrationCommandExecutor(IExecutionStrategy executionStrategy, DsqlMigrationsOptions options)
+    public DsqlMigrationCommandExecutor(IExecutionStrategy executionStrategy, DsqlMigrationsOptions options, IDbContextOptions contextOptions)
         : base(executionStrategy)
     {
         _executionStrategy = executionStrategy;
-        _options = options;
+        _options = DsqlMigrationsOptionsResolver.Resolve(contextOptions, options);
     }
 
     /// <inheritdoc />
@@ -112,7 +113,8 @@ internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 }
                 catch (PostgresException e) when (i == uncertainStep && command.TransactionSuppressed && IsAlreadyApplied(e))
                 {
-                    // The interrupted run committed this statement but died before recording it.
+                    // The interrupted run committed this statement but died before recording it; an index it left must be usable.
+                    (command as DsqlJobMigrationCommand)?.EnsureExistingIndexIsValid(connection, _options.WaitForJobs);
                 }
 
                 if (state.Transaction is null)
@@ -193,7 +195,11 @@ internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 }
                 catch (PostgresException e) when (i == uncertainStep && command.TransactionSuppressed && IsAlreadyApplied(e))
                 {
-                    // The interrupted run committed this statement but died before recording it.
+                    // The interrupted run committed this statement but died before recording it; an index it left must be usable.
+                    if (command is DsqlJobMigrationCommand job)
+                    {
+                        await job.EnsureExistingIndexIsValidAsync(connection, _options.WaitForJobs, cancellationToken).ConfigureAwait(false);
+                    }
                 }
 
                 if (state.Transaction is null)

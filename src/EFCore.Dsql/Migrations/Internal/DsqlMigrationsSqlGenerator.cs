@@ -35,7 +35,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
 
     private readonly IRawSqlCommandBuilder _rawSqlCommandBuilder;
     private readonly RelationalTypeMapping _stringTypeMapping;
-    private readonly List<int> _jobCommandIndexes = [];
+    private readonly List<(int Command, string? QualifiedIndexName)> _jobCommandIndexes = [];
     private bool _generatingData;
 
     /// <summary>Creates the generator.</summary>
@@ -66,24 +66,64 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         // scripts guard each migration with psql's \if instead (DsqlHistoryRepository), so the statements stay plain SQL.
         var commands = base.Generate(operations, model, options & ~MigrationsSqlGenerationOptions.Idempotent);
 
+        // After seeding identity columns Npgsql appends one command that bumps every seeded identity's sequence; give each
+        // bump a command of its own (one statement per command).
+        var seededIdentities = SeededIdentityColumns(operations, model);
+        if (seededIdentities.Length > 0 && commands.Count > 0
+            && commands[^1].CommandText.StartsWith("SELECT setval(", StringComparison.Ordinal))
+        {
+            commands = [.. commands.Take(commands.Count - 1), .. seededIdentities.Select(SequenceBump)];
+        }
+
         if (_jobCommandIndexes.Count == 0)
         {
             return commands;
         }
 
         var result = commands.ToArray();
-        foreach (var index in _jobCommandIndexes)
+        foreach (var (index, qualifiedIndexName) in _jobCommandIndexes)
         {
             var command = result[index];
             result[index] = new DsqlJobMigrationCommand(
                 Dependencies.CommandBuilderFactory.Create().Append(command.CommandText).Build(),
                 Dependencies.CurrentContext.Context,
                 command.CommandLogger,
-                _rawSqlCommandBuilder);
+                _rawSqlCommandBuilder,
+                qualifiedIndexName);
         }
 
         _jobCommandIndexes.Clear();
         return result;
+    }
+
+    /// <summary>The identity columns of the tables <paramref name="operations" /> seed: the columns Npgsql bumps the sequence of.</summary>
+    private static IColumn[] SeededIdentityColumns(IReadOnlyList<MigrationOperation> operations, IModel? model)
+        => model is null
+            ? []
+            : operations
+                .OfType<InsertDataOperation>()
+                .Select(o => (o.Schema, o.Table))
+                .Distinct()
+                .SelectMany(t => model.GetRelationalModel().FindTable(t.Table, t.Schema)?.Columns
+                        .Where(c => c.PropertyMappings.Any(p => p.Property.GetValueGenerationStrategy() is
+                            NpgsqlValueGenerationStrategy.IdentityByDefaultColumn or NpgsqlValueGenerationStrategy.IdentityAlwaysColumn
+                            or NpgsqlValueGenerationStrategy.SerialColumn))
+                    ?? [])
+                .Distinct()
+                .ToArray();
+
+    /// <summary>Moves a seeded identity's sequence past the seeded values (Npgsql's statement, as a data command of its own).</summary>
+    private MigrationCommand SequenceBump(IColumn column)
+    {
+        var table = DelimitIdentifier(column.Table.Name, column.Table.Schema);
+        var delimitedColumn = DelimitIdentifier(column.Name);
+        var sequence = $"pg_get_serial_sequence('{table.Replace("'", "''", StringComparison.Ordinal)}', "
+            + $"'{column.Name.Replace("'", "''", StringComparison.Ordinal)}')";
+        var builder = new MigrationCommandListBuilder(Dependencies);
+        builder.AppendLine(
+            $"SELECT setval({sequence}, GREATEST((SELECT MAX({delimitedColumn}) FROM {table}) + 1, nextval({sequence})), false);");
+        builder.EndCommand();
+        return builder.GetCommandList()[0];
     }
 
     /// <summary>
@@ -677,7 +717,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         if (terminate)
         {
             builder.AppendLine(";");
-            EndJobStatement(builder);
+            EndJobStatement(builder, DelimitIdentifier(operation.Name, operation.Schema));
         }
     }
 
@@ -695,7 +735,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
                 : "")));
     }
 
-    /// <summary>Renaming an index and moving a sequence are separate statements.</summary>
+    /// <summary>Renaming and moving a sequence are two statements, hence two commands.</summary>
     protected override void Generate(RenameSequenceOperation operation, IModel? model, MigrationCommandListBuilder builder)
     {
         var name = operation.Name;
@@ -960,10 +1000,13 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         EndStatement(builder);
     }
 
-    /// <summary>Ends a command whose statement starts an asynchronous DSQL job; it becomes a <see cref="DsqlJobMigrationCommand" />.</summary>
-    private void EndJobStatement(MigrationCommandListBuilder builder)
+    /// <summary>
+    ///     Ends a command whose statement starts an asynchronous DSQL job; it becomes a <see cref="DsqlJobMigrationCommand" />.
+    ///     For an index build, <paramref name="qualifiedIndexName" /> lets a resumed migration check the index it finds.
+    /// </summary>
+    private void EndJobStatement(MigrationCommandListBuilder builder, string? qualifiedIndexName = null)
     {
-        _jobCommandIndexes.Add(builder.GetCommandList().Count);
+        _jobCommandIndexes.Add((builder.GetCommandList().Count, qualifiedIndexName));
         EndStatement(builder);
     }
 

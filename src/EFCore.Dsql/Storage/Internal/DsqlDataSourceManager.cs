@@ -21,7 +21,7 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 public class DsqlDataSourceManager(IEnumerable<INpgsqlDataSourceConfigurationPlugin> plugins) : IDisposable, IAsyncDisposable
 {
     private readonly INpgsqlDataSourceConfigurationPlugin[] _plugins = plugins.ToArray();
-    private readonly ConcurrentDictionary<DsqlConnectionOptions, Lazy<NpgsqlDataSource>> _dataSources = new();
+    private readonly ConcurrentDictionary<(DsqlConnectionOptions Options, object? Credentials), Lazy<NpgsqlDataSource>> _dataSources = new();
     private volatile bool _disposed;
 
     /// <summary>The number of data sources created so far (for diagnostics and tests).</summary>
@@ -35,10 +35,11 @@ public class DsqlDataSourceManager(IEnumerable<INpgsqlDataSourceConfigurationPlu
         ObjectDisposedException.ThrowIf(_disposed, this);
 
         // Lazy: two threads racing on the first use must not build (and leak) two pools.
+        // The connector's options compare credentials by reference; fixed credentials are keyed by value instead.
         return _dataSources.GetOrAdd(
-            options,
-            static (key, state) => new Lazy<NpgsqlDataSource>(() => state.Manager.Create(key, state.Npgsql)),
-            (Manager: this, Npgsql: npgsqlOptions)).Value;
+            (options.WithCredentials(null), DsqlCredentialIdentity.Of(options.Credentials)),
+            static (_, state) => new Lazy<NpgsqlDataSource>(() => state.Manager.Create(state.Options, state.Npgsql)),
+            (Manager: this, Options: options, Npgsql: npgsqlOptions)).Value;
     }
 
     /// <summary>Builds a data source: plugins first, then DSQL authentication and defaults, then the application's own configuration.</summary>

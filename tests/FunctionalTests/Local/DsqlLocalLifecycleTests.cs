@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Dsql.Local;
+using EFCore.Dsql.FunctionalTests.Infrastructure;
+using Npgsql;
+
+namespace EFCore.Dsql.FunctionalTests.Local;
+
+public sealed class DsqlLocalLifecycleTests
+{
+    [Fact]
+    public async Task Connection_is_closed_with_a_clear_fatal_error_at_its_maximum_age()
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { MaxConnectionAge = TimeSpan.FromSeconds(1) });
+        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync();
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        Exception? closed = null;
+        while (closed is null && DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                await using var command = new NpgsqlCommand("SELECT 1", connection);
+                await command.ExecuteScalarAsync();
+                await Task.Delay(100);
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+            {
+                closed = e;
+            }
+        }
+
+        var error = Assert.IsType<PostgresException>(closed);
+        Assert.Equal("08006", error.SqlState);
+        Assert.Equal("FATAL", error.Severity);
+        Assert.Contains("maximum connection age of 1 seconds", error.MessageText, StringComparison.Ordinal);
+        Assert.Equal(System.Data.ConnectionState.Closed, connection.State);
+    }
+
+    [Fact]
+    public async Task Unreachable_backend_is_reported_to_the_client_as_a_fatal_error()
+    {
+        var backend = await global::Dsql.Local.Backend.PostgresInstance.StartAsync();
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { Backend = backend.ConnectionString, NoTls = true });
+        await backend.DisposeAsync();
+        NpgsqlConnection.ClearAllPools();
+
+        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        var error = await Assert.ThrowsAsync<PostgresException>(() => connection.OpenAsync());
+        Assert.Equal("08006", error.SqlState);
+        Assert.Contains("could not reach its PostgreSQL backend", error.MessageText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CloseAllConnections_terminates_open_sessions_with_the_given_reason()
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
+        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync();
+        server.CloseAllConnections("maintenance window");
+
+        await using var command = new NpgsqlCommand("SELECT 1", connection);
+        var error = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteScalarAsync());
+        Assert.Equal("maintenance window", error.MessageText);
+    }
+
+    [Fact]
+    public async Task Disposing_the_server_stops_its_postgres()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("dsql-local-lifecycle-").FullName;
+        try
+        {
+            var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { DataDirectory = dataDirectory });
+            var postmasterPid = Path.Combine(dataDirectory, "pgdata", "postmaster.pid");
+            Assert.True(File.Exists(postmasterPid));
+            await server.DisposeAsync();
+            Assert.False(File.Exists(postmasterPid));
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Command_line_prints_its_port_and_stops_its_postgres_on_sigterm()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("dsql-local-cli-").FullName;
+        try
+        {
+            var startInfo = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var argument in (string[])[EmulatorDll(), "--port", "0", "--data-dir", dataDirectory, "--quiet"])
+            {
+                startInfo.ArgumentList.Add(argument);
+            }
+
+            using var process = Process.Start(startInfo)!;
+            var port = 0;
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            {
+                while (port == 0)
+                {
+                    var line = await process.StandardOutput.ReadLineAsync(timeout.Token)
+                               ?? throw new InvalidOperationException("The emulator exited: " + await process.StandardError.ReadToEndAsync());
+                    const string marker = "listening on 127.0.0.1:";
+                    var at = line.IndexOf(marker, StringComparison.Ordinal);
+                    if (at >= 0)
+                    {
+                        port = int.Parse(line[(at + marker.Length)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+
+            var postmasterPid = Path.Combine(dataDirectory, "pgdata", "postmaster.pid");
+            Assert.True(File.Exists(postmasterPid));
+            var postgresPid = int.Parse(File.ReadLines(postmasterPid).First(), System.Globalization.CultureInfo.InvariantCulture);
+
+            var builder = new NpgsqlConnectionStringBuilder
+            {
+                Host = "127.0.0.1", Port = port, Username = "admin", Database = "postgres", SslMode = SslMode.Require, Pooling = false,
+                Password = global::Dsql.Npgsql.DsqlAuthTokenGenerator.GenerateDbConnectAdminAuthToken(
+                    new Amazon.Runtime.BasicAWSCredentials(DsqlLocalCredential.DefaultAccessKeyId, DsqlLocalCredential.DefaultSecretAccessKey),
+                    Amazon.RegionEndpoint.USEast1, "localhost"),
+            };
+            await using (var connection = new NpgsqlConnection(builder.ConnectionString))
+            {
+                await connection.OpenAsync();
+                await using var command = new NpgsqlCommand("SELECT 1", connection);
+                Assert.Equal(1, await command.ExecuteScalarAsync());
+            }
+
+            Assert.Equal(0, kill(process.Id, 15));
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+
+            Assert.Equal(0, process.ExitCode);
+            Assert.False(File.Exists(postmasterPid));
+            // The postmaster removes its pid file just before it exits.
+            for (var i = 0; i < 100 && IsRunning(postgresPid); i++)
+            {
+                await Task.Delay(100);
+            }
+
+            Assert.False(IsRunning(postgresPid), $"PostgreSQL (pid {postgresPid}) is still running after the emulator stopped.");
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static string EmulatorDll()
+    {
+        // The test runs from tests/FunctionalTests/bin/<Configuration>/<tfm>/; the emulator builds beside it.
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = output.Parent!.Name;
+        var path = Path.Combine(SharedFiles.RepositoryRoot, "src", "Dsql.Local", "bin", configuration, output.Name, "Dsql.Local.dll");
+        Assert.True(File.Exists(path), $"The emulator was not built at {path}.");
+        return path;
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+}

@@ -1,0 +1,142 @@
+using Dsql.Local.Proxy;
+using Dsql.Local.Protocol;
+using Dsql.Local.Sql;
+
+namespace EFCore.Dsql.UnitTests.Local;
+
+public sealed class SessionPlannerTests
+{
+    private readonly RefusalRegistry _refusals = new();
+    private readonly ConflictCoordinator _conflicts = new();
+
+    private SessionPlanner NewPlanner(string? application = null) => new(new DsqlDialect(), _refusals, _conflicts, "admin", application);
+
+    private PgError? RefusalOf(StatementPlan plan)
+    {
+        if (!plan.BackendSql.StartsWith("SELECT FROM \"dsql_local_refused_", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        return _refusals.Translate(new PgError("ERROR", "42P01", $"relation \"{plan.BackendSql.Split('"')[1]}\" does not exist"));
+    }
+
+    [Fact]
+    public void Second_ddl_in_a_transaction_is_refused()
+    {
+        var planner = NewPlanner();
+        planner.PlanExtended("BEGIN");
+        Assert.Null(RefusalOf(planner.PlanExtended("CREATE TABLE a (id int)")));
+        Assert.Equal("multiple ddl statements not supported in a transaction", RefusalOf(planner.PlanExtended("CREATE TABLE b (id int)"))?.Message);
+    }
+
+    [Fact]
+    public void Dml_after_ddl_and_ddl_after_dml_are_refused()
+    {
+        var planner = NewPlanner();
+        planner.PlanExtended("BEGIN");
+        planner.PlanExtended("INSERT INTO a VALUES (1)");
+        Assert.Equal("ddl and dml are not supported in the same transaction", RefusalOf(planner.PlanExtended("CREATE TABLE b (id int)"))?.Message);
+    }
+
+    [Fact]
+    public void Each_autocommit_statement_is_its_own_transaction()
+    {
+        var planner = NewPlanner();
+        planner.PlanExtended("CREATE TABLE a (id int)");
+        planner.OnSync();
+        Assert.Null(RefusalOf(planner.PlanExtended("INSERT INTO a VALUES (1)")));
+    }
+
+    [Fact]
+    public void Refused_multi_statement_query_is_answered_with_one_error_and_nothing_runs()
+    {
+        var (backendSql, plans) = NewPlanner().PlanSimpleQuery("CREATE TABLE a (id int); INSERT INTO a VALUES (1)");
+        var plan = Assert.Single(plans);
+        Assert.Equal(backendSql, plan.BackendSql);
+        Assert.Equal("ddl and dml are not supported in the same transaction", RefusalOf(plan)?.Message);
+    }
+
+    [Fact]
+    public void Writes_in_a_simple_query_are_followed_by_the_row_limit_check()
+    {
+        var (backendSql, plans) = NewPlanner().PlanSimpleQuery("BEGIN; INSERT INTO a VALUES (1); COMMIT");
+        Assert.Equal("BEGIN;\nINSERT INTO a VALUES (1);\nSELECT dsql_local.check_row_limit();\nCOMMIT", backendSql);
+        Assert.Same(SessionPlanner.RowCheckPlan, plans[2]);
+    }
+
+    [Fact]
+    public void Conflicted_transaction_rolls_back_at_commit_with_OC000()
+    {
+        var planner = NewPlanner();
+        planner.PlanExtended("BEGIN");
+        planner.PlanExtended("UPDATE a SET v = 1");
+        planner.MarkConflicted();
+        var commit = planner.PlanExtended("COMMIT");
+        Assert.Equal("ROLLBACK", commit.BackendSql);
+        Assert.Equal("40001", commit.ErrorInsteadOfCompletion?.SqlState);
+        Assert.Equal("change conflicts with another transaction (OC000)", commit.ErrorInsteadOfCompletion?.Message);
+        planner.PlanExtended("BEGIN");
+        Assert.Null(planner.PlanExtended("COMMIT").ErrorInsteadOfCompletion);
+    }
+
+    [Fact]
+    public void Injected_conflict_fails_the_next_commit_of_the_matching_application_only()
+    {
+        _conflicts.Inject(1, "retry-test");
+        var other = NewPlanner("other");
+        other.PlanExtended("BEGIN");
+        Assert.Null(other.PlanExtended("COMMIT").ErrorInsteadOfCompletion);
+
+        var target = NewPlanner("retry-test");
+        target.PlanExtended("BEGIN");
+        Assert.Equal("40001", target.PlanExtended("COMMIT").ErrorInsteadOfCompletion?.SqlState);
+        target.PlanExtended("BEGIN");
+        Assert.Null(target.PlanExtended("COMMIT").ErrorInsteadOfCompletion);
+    }
+
+    [Fact]
+    public void Injected_conflict_fails_an_autocommit_write_itself()
+    {
+        var planner = NewPlanner();
+        planner.PlanExtended("SELECT dsql_local.inject_conflict()");
+        planner.OnSync();
+        Assert.Equal("change conflicts with another transaction (OC000)", RefusalOf(planner.PlanExtended("INSERT INTO a VALUES (1)"))?.Message);
+    }
+
+    [Fact]
+    public void Schema_change_by_another_session_fails_a_writer_of_that_table_with_OC001()
+    {
+        var writer = NewPlanner();
+        writer.PlanExtended("BEGIN");
+        writer.PlanExtended("UPDATE orders SET v = 1");
+        var ddl = NewPlanner();
+        var alter = ddl.PlanExtended("ALTER TABLE orders ADD COLUMN note text");
+        ddl.OnCommandComplete(alter, "ALTER TABLE");
+        var commit = writer.PlanExtended("COMMIT");
+        Assert.Equal("schema has been updated by another transaction, please retry: (OC001)", commit.ErrorInsteadOfCompletion?.Message);
+    }
+
+    [Theory]
+    [InlineData("RESET ROLE")]
+    [InlineData("RESET ALL")]
+    [InlineData("SET ROLE NONE")]
+    [InlineData("SET ROLE admin")]
+    public void Other_roles_cannot_leave_their_own_role(string sql)
+    {
+        var planner = new SessionPlanner(new DsqlDialect(), _refusals, _conflicts, "app", null);
+        Assert.Equal("42501", RefusalOf(planner.PlanExtended(sql))?.SqlState);
+        Assert.Null(RefusalOf(planner.PlanExtended("SET ROLE app")));
+        Assert.Null(RefusalOf(NewPlanner().PlanExtended(sql)));
+    }
+
+    [Theory]
+    [InlineData("COPY t FROM '/etc/passwd'")]
+    [InlineData("COPY t TO PROGRAM 'sh'")]
+    public void Copy_with_a_server_file_or_program_is_refused(string sql)
+        => Assert.Equal("0A000", RefusalOf(NewPlanner().PlanExtended(sql))?.SqlState);
+
+    [Fact]
+    public void Copy_from_stdin_is_allowed()
+        => Assert.Null(RefusalOf(NewPlanner().PlanExtended("COPY t (a, b) FROM STDIN (FORMAT binary)")));
+}
