@@ -16,7 +16,8 @@ namespace Microsoft.EntityFrameworkCore.Design;
 /// <c>--endpoint</c> or <c>DSQL_ENDPOINT</c> (a cluster endpoint, a cluster ID, a <c>postgresql://</c> URI or a
 /// keyword connection string without a password); <c>--region</c> (else the endpoint's region, <c>AWS_REGION</c>,
 /// <c>AWS_DEFAULT_REGION</c> or the profile's region); <c>--profile</c> (else the default AWS credential chain, which
-/// honours <c>AWS_PROFILE</c>); <c>--user</c> or <c>DSQL_USER</c> (else <c>admin</c>). Example:
+/// honours <c>AWS_PROFILE</c>); <c>--user</c> or <c>DSQL_USER</c> (else <c>admin</c>). Commands that do not connect
+/// (<c>migrations add</c>, <c>migrations script</c>) need none of them. Example:
 /// <c>dotnet ef database update -- --endpoint abc….dsql.us-east-1.on.aws --profile dev</c>.
 /// </para>
 /// <para>
@@ -31,16 +32,30 @@ public abstract class DsqlDesignTimeDbContextFactory<TContext> : IDesignTimeDbCo
 {
     /// <summary>Creates the context from the arguments after <c>--</c> and the environment.</summary>
     /// <param name="args">The arguments <c>dotnet ef</c> passes after <c>--</c>.</param>
-    /// <returns>A context connected to the cluster (no connection is opened yet).</returns>
-    /// <exception cref="InvalidOperationException">No cluster was given (the message shows how to give one).</exception>
+    /// <returns>
+    /// A context for the cluster (no connection is opened yet). Without a cluster, the context serves commands that
+    /// never connect (<c>migrations add</c>, <c>migrations script</c>), and opening a connection throws an
+    /// <see cref="InvalidOperationException"/> showing how to give one.
+    /// </returns>
     /// <exception cref="ArgumentException">An argument is unknown or a value is invalid (the message says which).</exception>
     public virtual TContext CreateDbContext(string[] args)
     {
         var contextName = typeof(TContext).Name;
-        var connectionOptions = DsqlDesignTimeSettings.Read(args, ReadEnvironmentVariable, contextName).ToConnectionOptions(contextName);
+        var settings = DsqlDesignTimeSettings.Read(args, ReadEnvironmentVariable, contextName);
 
         var optionsBuilder = new DbContextOptionsBuilder<TContext>();
-        optionsBuilder.UseAuroraDsql(connectionOptions, ConfigureDsql);
+        if (settings.Endpoint is null)
+        {
+            // migrations add and migrations script never connect: let them run without a cluster; anything that connects is
+            // refused with the message saying how to give one.
+            optionsBuilder.UseAuroraDsql(DsqlMissingEndpointInterceptor.PlaceholderOptions, ConfigureDsql)
+                .AddInterceptors(new DsqlMissingEndpointInterceptor(DsqlDesignTimeSettings.MissingEndpointMessage(contextName)));
+        }
+        else
+        {
+            optionsBuilder.UseAuroraDsql(settings.ToConnectionOptions(contextName), ConfigureDsql);
+        }
+
         ConfigureOptions(optionsBuilder);
         return CreateDbContext(optionsBuilder.Options);
     }

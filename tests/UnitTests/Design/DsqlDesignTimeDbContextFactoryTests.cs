@@ -84,13 +84,37 @@ public sealed class DsqlDesignTimeDbContextFactoryTests
     }
 
     [Fact]
-    public void Factory_without_any_endpoint_says_how_to_give_one()
+    public void Factory_without_any_endpoint_refuses_to_connect_and_says_how_to_give_one()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => new DesignContextFactory().CreateDbContext([]));
+        using var context = new DesignContextFactory().CreateDbContext([]);
+
+        var e = Assert.Throws<InvalidOperationException>(() => context.Database.OpenConnection());
 
         Assert.Contains("'DesignContext'", e.Message, StringComparison.Ordinal);
         Assert.Contains("--endpoint", e.Message, StringComparison.Ordinal);
         Assert.Contains("DSQL_ENDPOINT", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Factory_without_any_endpoint_refuses_async_opens_too()
+    {
+        await using var context = new DesignContextFactory().CreateDbContext([]);
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => context.Database.OpenConnectionAsync());
+
+        Assert.Contains("DSQL_ENDPOINT", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Factory_without_any_endpoint_still_generates_migration_SQL_offline()
+    {
+        using var context = new DesignContextFactory().CreateDbContext([]);
+        var model = context.GetService<IDesignTimeModel>().Model;
+
+        var operations = context.GetService<IMigrationsModelDiffer>().GetDifferences(null, model.GetRelationalModel());
+        var sql = string.Join("\n", context.GetService<IMigrationsSqlGenerator>().Generate(operations, model).Select(c => c.CommandText));
+
+        Assert.Contains("CREATE INDEX ASYNC", sql, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -73,6 +73,17 @@ public sealed partial class ReadmeCodeBlocksTests
         Assert.True(File.Exists(Path.Combine(RepositoryRoot, "scripts", "test.sh")));
     }
 
+    [Fact]
+    public void Readme_links_to_files_that_exist()
+    {
+        var text = File.ReadAllText(Path.Combine(RepositoryRoot, "README.md"));
+        var missing = RelativeLink().Matches(text).Select(m => m.Groups["target"].Value)
+            .Where(target => !File.Exists(Path.Combine(RepositoryRoot, target)) && !Directory.Exists(Path.Combine(RepositoryRoot, target)))
+            .ToList();
+
+        Assert.True(missing.Count == 0, $"README.md links to missing files: {string.Join(", ", missing)}");
+    }
+
     private static List<(int Line, string Code)> Blocks(string language)
     {
         var text = File.ReadAllText(Path.Combine(RepositoryRoot, "README.md")).ReplaceLineEndings("\n");
@@ -118,6 +129,9 @@ public sealed partial class ReadmeCodeBlocksTests
             return false;
         }
     }
+
+    [GeneratedRegex(@"\]\((?<target>(?!https?:|#)[^)#\s]+)(#[^)]*)?\)")]
+    private static partial Regex RelativeLink();
 
     [GeneratedRegex(@"^```(?<lang>[a-z]*)\n(?<code>.*?)^```", RegexOptions.Multiline | RegexOptions.Singleline)]
     private static partial Regex FencedBlock();

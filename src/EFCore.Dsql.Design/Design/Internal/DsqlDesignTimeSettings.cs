@@ -59,14 +59,7 @@ public sealed class DsqlDesignTimeSettings
     {
         if (Endpoint is null)
         {
-            throw new InvalidOperationException(string.Create(
-                CultureInfo.InvariantCulture,
-                $"""
-                 No Aurora DSQL cluster was given for '{contextName}' at design time. Either pass it after '--':
-                   dotnet ef database update -- --endpoint <cluster-id>.dsql.<region>.on.aws [--region <region>] [--profile <aws-profile>] [--user <role>]
-                 or set the environment variable {EndpointVariable} (and optionally AWS_REGION, AWS_PROFILE, {UserVariable}).
-                 The endpoint may also be a cluster ID (with a region), a postgresql:// URI or a keyword connection string without a password.
-                 """));
+            throw new InvalidOperationException(MissingEndpointMessage(contextName));
         }
 
         var options = DsqlConnectionOptions.Parse(Endpoint, Region);
@@ -82,6 +75,18 @@ public sealed class DsqlDesignTimeSettings
 
         return options;
     }
+
+    /// <summary>Explains how to give the cluster.</summary>
+    /// <param name="contextName">The context's name.</param>
+    public static string MissingEndpointMessage(string contextName)
+        => string.Create(
+            CultureInfo.InvariantCulture,
+            $"""
+             No Aurora DSQL cluster was given for '{contextName}' at design time, and this command connects to the database. Either pass it after '--':
+               dotnet ef database update -- --endpoint <cluster-id>.dsql.<region>.on.aws [--region <region>] [--profile <aws-profile>] [--user <role>]
+             or set the environment variable {EndpointVariable} (and optionally AWS_REGION, AWS_PROFILE, {UserVariable}).
+             The endpoint may also be a cluster ID (with a region), a postgresql:// URI or a keyword connection string without a password.
+             """);
 
     /// <summary>Describes the settings without secrets (there are none: credentials come from AWS).</summary>
     public override string ToString()
