@@ -7,8 +7,8 @@ using Npgsql;
 namespace EFCore.Dsql.FunctionalTests.Design;
 
 /// <summary>
-/// Installs dotnet-ef from the repository's tool manifest once and locates the built sample (samples/Blog, built with
-/// this test assembly in the same configuration, so the tools run with <c>--no-build</c>).
+/// Installs dotnet-ef from the repository's tool manifest once and locates the built projects (samples/Blog and
+/// tests/HostApp, built with this test assembly in the same configuration, so the tools run with <c>--no-build</c>).
 /// </summary>
 public sealed class DotnetEfTool : IAsyncLifetime
 {
@@ -41,9 +41,16 @@ public sealed class DotnetEfTool : IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    /// <summary>tests/HostApp: a context registered with AddDbContext in the app's host, no design-time factory.</summary>
+    public string HostAppProject => Path.Combine(RepositoryRoot, "tests", "HostApp", "HostApp.csproj");
+
     /// <summary>Runs <c>dotnet ef</c> for the sample, signing IAM tokens with the emulator's throw-away key pair.</summary>
     public Task<ProcessResult> EfAsync(DsqlLocalServer emulator, params string[] arguments)
-        => RunAsync("dotnet", ["ef", .. arguments, "--project", SampleProject, "--configuration", Configuration, "--no-build"], RepositoryRoot, AwsEnvironment(emulator));
+        => EfAsync(SampleProject, AwsEnvironment(emulator), arguments);
+
+    /// <summary>Runs <c>dotnet ef</c> for a project built with this test assembly, in the given environment.</summary>
+    public Task<ProcessResult> EfAsync(string project, IDictionary<string, string?> environment, params string[] arguments)
+        => RunAsync("dotnet", ["ef", .. arguments, "--project", project, "--configuration", Configuration, "--no-build"], RepositoryRoot, environment);
 
     /// <summary>The environment the tools see: the emulator's endpoint in DSQL_ENDPOINT and its credentials in the AWS variables.</summary>
     public static Dictionary<string, string?> AwsEnvironment(DsqlLocalServer emulator) => new()
