@@ -178,7 +178,7 @@ internal sealed class ClientSession : IAsyncDisposable
             return;
         }
 
-        _planner = new SessionPlanner(_server.Dialect, _refusals, _server.Conflicts, user, parameters.GetValueOrDefault("application_name"));
+        _planner = new SessionPlanner(_server.Dialect, _refusals, _server.Conflicts, user, parameters.GetValueOrDefault("application_name"), _server.MaxTransactionAge);
         await PrepareBackendAsync(cancellationToken).ConfigureAwait(false);
 
         // Registered before the client sees ReadyForQuery, so CloseAllConnections reaches every usable session.
