@@ -87,4 +87,13 @@ public sealed class DsqlLocalTransactionAgeTests(DsqlLocalTransactionAgeTests.Sh
         await Task.Delay(Limit * 1.5);
         Assert.Equal(1, await Execute(connection, "UPDATE aged SET v = 'b' WHERE id = 20"));
     }
+
+    [Fact]
+    public async Task Statement_running_longer_than_the_limit_fails_with_54000_and_the_session_stays_usable()
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync();
+        var error = await Assert.ThrowsAsync<PostgresException>(() => Scalar(connection, "SELECT pg_sleep(3)"));
+        Assert.Equal(("54000", "transaction age limit of 1s exceeded"), (error.SqlState, error.MessageText));
+        Assert.Equal(1, await Scalar(connection, "SELECT 1"));
+    }
 }
