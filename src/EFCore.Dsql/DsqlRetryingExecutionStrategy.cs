@@ -365,7 +365,8 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
     }
 
     private RetryLimitExceededException RetryLimitExceeded(Exception last)
-        => new(DsqlStrings.RetryLimitExceeded(MaxRetryCount, DsqlFailureClassifier.Describe(last), GetType().Name), last);
+        => new(DsqlStrings.RetryLimitExceeded(
+            MaxRetryCount, DsqlFailureClassifier.Describe(last), GetType().Name, DsqlFailureClassifier.IsConcurrencyConflict(last)), last);
 
     private static ResiliencePipeline BuildPipeline(PipelineKey key)
         => new ResiliencePipelineBuilder()

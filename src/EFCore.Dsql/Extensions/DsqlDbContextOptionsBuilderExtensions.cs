@@ -1,5 +1,7 @@
 using Dsql.Npgsql;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 
@@ -130,6 +132,15 @@ public static class DsqlDbContextOptionsBuilderExtensions
         if (!npgsql.IsPostgresVersionSet)
         {
             AddOrUpdate(optionsBuilder, npgsql.WithPostgresVersion(new Version(16, 0)));
+        }
+
+        // On DSQL every DDL statement of a migration runs outside a transaction by design, so EF's warning about
+        // non-transactional migration operations would fire for each one; demote it to Debug unless the application chose.
+        var warnings = optionsBuilder.Options.FindExtension<CoreOptionsExtension>()?.WarningsConfiguration;
+        if (warnings?.GetBehavior(RelationalEventId.NonTransactionalMigrationOperationWarning) is null)
+        {
+            optionsBuilder.ConfigureWarnings(
+                w => w.Log((RelationalEventId.NonTransactionalMigrationOperationWarning, LogLevel.Debug)));
         }
     }
 

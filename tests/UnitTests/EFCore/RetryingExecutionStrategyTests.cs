@@ -147,6 +147,20 @@ public class RetryingExecutionStrategyTests
         Assert.IsType<PostgresException>(ex.InnerException);
         Assert.Contains("after 2 retries", ex.Message);
         Assert.Contains("40001 OC000", ex.Message);
+        Assert.Contains("contention", ex.Message);
+    }
+
+    [Fact]
+    public async Task Giving_up_on_connection_failures_points_at_connectivity_not_contention()
+    {
+        using var context = LoggingContext([], maxRetries: 1);
+
+        var ex = await Assert.ThrowsAsync<RetryLimitExceededException>(() =>
+            context.Database.CreateExecutionStrategy().ExecuteAsync(
+                () => throw new NpgsqlException("Exception while connecting", new SocketException())));
+
+        Assert.Contains("unreachable", ex.Message);
+        Assert.DoesNotContain("contention", ex.Message);
     }
 
     [Fact]

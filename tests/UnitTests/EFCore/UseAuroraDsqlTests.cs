@@ -2,6 +2,7 @@
 using Amazon.Runtime;
 using Dsql.Npgsql;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Metadata.Conventions;
 using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
@@ -9,6 +10,7 @@ using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata.Conventions.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 
@@ -16,6 +18,25 @@ namespace EFCore.Dsql.UnitTests.EFCore;
 
 public class UseAuroraDsqlTests
 {
+    [Fact]
+    public void Non_transactional_migration_warning_is_demoted_to_debug_because_every_DSQL_DDL_runs_alone()
+    {
+        var warnings = TestEndpoints.Options().FindExtension<CoreOptionsExtension>()!.WarningsConfiguration;
+
+        Assert.Equal(LogLevel.Debug, warnings.GetLevel(RelationalEventId.NonTransactionalMigrationOperationWarning));
+    }
+
+    [Fact]
+    public void Applications_own_choice_for_the_non_transactional_migration_warning_is_kept()
+    {
+        var builder = new DbContextOptionsBuilder<DbContext>()
+            .ConfigureWarnings(w => w.Throw(RelationalEventId.NonTransactionalMigrationOperationWarning))
+            .UseAuroraDsql(TestEndpoints.Endpoint);
+
+        var warnings = builder.Options.FindExtension<CoreOptionsExtension>()!.WarningsConfiguration;
+        Assert.Equal(WarningBehavior.Throw, warnings.GetBehavior(RelationalEventId.NonTransactionalMigrationOperationWarning));
+    }
+
     [Fact]
     public void Endpoint_gets_DSQL_safe_connection_defaults_and_no_password()
     {

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using Dsql.Local;
 using Dsql.Local.Auth;
-using EFCore.Dsql.UnitTests.Infrastructure;
 
 namespace EFCore.Dsql.UnitTests.Local;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Amazon;
 using Amazon.Runtime;
 using Dsql.Npgsql;
-using EFCore.Dsql.UnitTests.Infrastructure;
 
 namespace EFCore.Dsql.UnitTests.Npgsql;
 

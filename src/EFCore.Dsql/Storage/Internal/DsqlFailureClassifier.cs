@@ -81,6 +81,23 @@ public static class DsqlFailureClassifier
         return DsqlFailure.Permanent;
     }
 
+    /// <summary>Whether the failure is an optimistic-concurrency conflict (SQLSTATE 40001, OC000/OC001) anywhere in its chain.</summary>
+    /// <param name="exception">The failure.</param>
+    public static bool IsConcurrencyConflict(Exception exception)
+    {
+        for (var current = exception; current is not null; current = Next(current))
+        {
+            if (current is PostgresException { SqlState: "40001" }
+                || current.Message.Contains("(OC000)", StringComparison.Ordinal)
+                || current.Message.Contains("(OC001)", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The SQLSTATE (and DSQL OCC code) to report for a failure, for logs; never includes secrets.</summary>
     /// <param name="exception">The failure.</param>
     public static string Describe(Exception exception)

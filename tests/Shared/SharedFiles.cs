@@ -1,6 +1,6 @@
 using System.Reflection;
 
-namespace EFCore.Dsql.FunctionalTests.Infrastructure;
+namespace EFCore.Dsql.TestUtilities;
 
 /// <summary>Locates the repository and the read-only <c>shared/</c> fixtures that sit beside it.</summary>
 public static class SharedFiles
