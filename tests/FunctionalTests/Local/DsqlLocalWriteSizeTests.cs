@@ -49,6 +49,9 @@ public sealed class DsqlLocalWriteSizeTests(DsqlLocalFixture fixture)
         {
             Assert.Equal(5, await InsertRowsAsync(connection, "size_ok", 1, 5));
             Assert.Equal(4, await InsertRowsAsync(connection, "size_ok", 6, 9));
+            // Nine rows of 1,000,000 characters: counted uncompressed, plus small per-row overhead.
+            var written = long.Parse((string)(await Scalar(connection, "SELECT current_setting('dsql_local.written_bytes', true)"))!, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(written, 9_000_000, 9_001_000);
             await transaction.CommitAsync();
         }
 
