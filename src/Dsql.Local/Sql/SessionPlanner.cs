@@ -29,14 +29,14 @@ internal sealed class SessionPlanner
     private readonly ConflictCoordinator _conflicts;
     private readonly object _gate = new();
     private readonly HashSet<string> _writtenTables = new(StringComparer.Ordinal);
+    private readonly TimeSpan _maxTransactionAge;
+    private readonly TimeProvider _time;
     private bool _inBlock;
     private int _ddlCount;
     private int _dmlCount;
     private bool _doomed;
     private bool _injected;
     private long _transactionStartVersion;
-    private readonly TimeSpan _maxTransactionAge;
-    private readonly TimeProvider _time;
     private long? _blockStartedAt;
     private bool _ageReported;
 
@@ -56,7 +56,7 @@ internal sealed class SessionPlanner
     /// <summary>DSQL's transaction age limit: five minutes.</summary>
     public static readonly TimeSpan DefaultMaxTransactionAge = TimeSpan.FromMinutes(5);
 
-    /// <summary>DSQL's answer to a statement of a transaction older than the age limit (recorded wording: <c>… of 300s exceeded</c>).</summary>
+    /// <summary>DSQL's answer to a statement of a transaction older than the age limit (AWS's documented wording: <c>… of 300s exceeded</c>).</summary>
     public static string AgeLimitMessage(TimeSpan limit) => $"transaction age limit of {limit.TotalSeconds:0}s exceeded";
 
     public string User { get; }
@@ -273,6 +273,7 @@ internal sealed class SessionPlanner
             // COMMIT of an expired transaction: the backend rolls back and the client gets DSQL's error.
             _inBlock = false;
             ResetTransaction();
+            _blockStartedAt = null;
             return analysis with { BackendSql = "ROLLBACK", CommitError = tooOld };
         }
 
