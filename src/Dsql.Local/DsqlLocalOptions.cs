@@ -38,6 +38,12 @@ public sealed class DsqlLocalOptions
     /// <summary>How long a connection may live before the emulator closes it, as DSQL does after one hour.</summary>
     public TimeSpan MaxConnectionAge { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// How old a transaction may get: DSQL fails the next statement of an older one with <c>54000 transaction age limit of
+    /// 300s exceeded</c> (a <c>COMMIT</c> rolls back). Five minutes, as on DSQL; shorten it to test the behaviour.
+    /// </summary>
+    public TimeSpan MaxTransactionAge { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How long an index build (<c>CREATE INDEX ASYNC</c>) stays unfinished before its job completes on its own; <c>CALL sys.wait_for_job</c> completes it at once.</summary>
     public TimeSpan IndexBuildDelay { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -63,6 +69,11 @@ public sealed class DsqlLocalOptions
         if (MaxConnectionAge <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxConnectionAge), MaxConnectionAge, "The maximum connection age must be positive.");
+        }
+
+        if (MaxTransactionAge <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxTransactionAge), MaxTransactionAge, "The maximum transaction age must be positive.");
         }
 
         foreach (var credential in Credentials)

@@ -328,6 +328,8 @@ public sealed class DsqlLocalServer : IAsyncDisposable
 
         public override TimeSpan MaxConnectionAge => server._options.MaxConnectionAge;
 
+        public override TimeSpan MaxTransactionAge => server._options.MaxTransactionAge;
+
         public override Action<string>? Log => server._options.Log;
 
         public override Task EnsureRoleAsync(string role, CancellationToken cancellationToken) => server.EnsureRoleAsync(role, cancellationToken);

@@ -73,6 +73,66 @@ internal static class BackendSchema
         END
         $f$;
 
+        -- The bytes this transaction wrote so far, against DSQL's 10 MiB limit: the size of every row version an INSERT,
+        -- UPDATE, upsert or COPY produced (pg_column_size of the row as the statement built it: new values uncompressed,
+        -- values an UPDATE left untouched as stored), summed in a transaction-local setting by a statement-level trigger
+        -- on each user table. The statement that crosses the limit fails, and with it the transaction.
+        CREATE OR REPLACE FUNCTION dsql_local.account_written_size() RETURNS trigger LANGUAGE plpgsql AS $f$
+        DECLARE
+            total bigint;
+        BEGIN
+            SELECT coalesce(nullif(pg_catalog.current_setting('dsql_local.written_bytes', true), ''), '0')::bigint
+                   + coalesce(sum(pg_catalog.pg_column_size(w.*)), 0)
+            INTO total FROM dsql_local_written w;
+            PERFORM pg_catalog.set_config('dsql_local.written_bytes', total::text, true);
+            IF total > 10485760 THEN
+                RAISE EXCEPTION USING ERRCODE = '54000', MESSAGE = 'transaction size limit 10mb exceeded';
+            END IF;
+            RETURN NULL;
+        END
+        $f$;
+
+        -- Puts the size-accounting triggers on one user table (ordinary, permanent, not a partition); idempotent.
+        CREATE OR REPLACE FUNCTION dsql_local.track_written_size(rel oid) RETURNS void
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+        DECLARE
+            op text;
+        BEGIN
+            IF NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = rel AND c.relkind = 'r' AND c.relpersistence = 'p' AND NOT c.relispartition
+                           AND c.relnamespace NOT IN ('dsql_local'::regnamespace, 'pg_catalog'::regnamespace, 'information_schema'::regnamespace)) THEN
+                RETURN;
+            END IF;
+            FOREACH op IN ARRAY ARRAY['insert', 'update'] LOOP
+                IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'dsql_local_size_' || op) THEN
+                    EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s REFERENCING NEW TABLE AS dsql_local_written FOR EACH STATEMENT EXECUTE FUNCTION dsql_local.account_written_size()',
+                                   'dsql_local_size_' || op, upper(op), rel::regclass);
+                END IF;
+            END LOOP;
+        END
+        $f$;
+
+        CREATE OR REPLACE FUNCTION dsql_local.on_create_table() RETURNS event_trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+        DECLARE
+            created record;
+        BEGIN
+            FOR created IN SELECT objid FROM pg_event_trigger_ddl_commands() WHERE object_type = 'table' LOOP
+                PERFORM dsql_local.track_written_size(created.objid);
+            END LOOP;
+        END
+        $f$;
+
+        DO $bootstrap$
+        BEGIN
+            IF NOT EXISTS (SELECT FROM pg_event_trigger WHERE evtname = 'dsql_local_create_table') THEN
+                CREATE EVENT TRIGGER dsql_local_create_table ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
+                    EXECUTE FUNCTION dsql_local.on_create_table();
+            END IF;
+            -- Tables that existed before the emulator (a kept data directory, an existing backend).
+            PERFORM dsql_local.track_written_size(c.oid) FROM pg_class c WHERE c.relkind = 'r' AND c.oid >= 16384;
+        END
+        $bootstrap$;
+
         -- CREATE INDEX ASYNC: builds the index in the caller's transaction, leaves it invalid (not usable, as on DSQL)
         -- until its job completes, and answers the job ID.
         CREATE OR REPLACE FUNCTION dsql_local.create_index_async(ddl text, tbl text) RETURNS text

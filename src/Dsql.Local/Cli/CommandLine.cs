@@ -8,7 +8,8 @@ internal static class CommandLine
     public const string Usage = """
         Usage: dotnet run --project src/Dsql.Local -- --port <port> [--data-dir <dir>] [--backend "<Npgsql connection string>" | --backend docker]
                  [--region <region>] [--endpoint <cluster host name>] [--credentials <accessKeyId>:<secretAccessKey> ...]
-                 [--no-auth] [--no-tls] [--max-connection-age <seconds>] [--index-build-delay <seconds>] [--quiet]
+                 [--no-auth] [--no-tls] [--max-connection-age <seconds>] [--max-transaction-age <seconds>]
+                 [--index-build-delay <seconds>] [--quiet]
 
           --port                 loopback port to listen on (0 picks a free one; default 5432)
           --data-dir             data directory of the PostgreSQL it starts (default: a temporary one, deleted at exit)
@@ -19,6 +20,7 @@ internal static class CommandLine
           --no-auth              accept any password
           --no-tls               decline TLS
           --max-connection-age   close connections after this many seconds (default 3600)
+          --max-transaction-age  fail statements of transactions older than this many seconds (default 300)
           --index-build-delay    seconds before an async index build completes on its own (default 2)
         """;
 
@@ -68,6 +70,9 @@ internal static class CommandLine
                     break;
                 case "--max-connection-age":
                     options.MaxConnectionAge = TimeSpan.FromSeconds(ParseInt(name, Value(), 1, int.MaxValue));
+                    break;
+                case "--max-transaction-age":
+                    options.MaxTransactionAge = TimeSpan.FromSeconds(ParseInt(name, Value(), 1, int.MaxValue));
                     break;
                 case "--index-build-delay":
                     options.IndexBuildDelay = TimeSpan.FromSeconds(ParseInt(name, Value(), 0, 86400));

@@ -47,7 +47,8 @@ internal sealed class BackendSession(TcpClient client, Stream stream, MessageRea
 internal static class BackendConnector
 {
     public static async Task<BackendSession> ConnectAsync(
-        BackendEndpoint endpoint, string role, IReadOnlyDictionary<string, string> clientParameters, CancellationToken cancellationToken)
+        BackendEndpoint endpoint, string role, IReadOnlyDictionary<string, string> clientParameters, TimeSpan maxTransactionAge,
+        CancellationToken cancellationToken)
     {
         var client = new TcpClient { NoDelay = true };
         try
@@ -67,7 +68,7 @@ internal static class BackendConnector
             var startup = new PayloadBuilder().Int32(ProtocolCodes.ProtocolVersion3);
             foreach (var (name, value) in clientParameters)
             {
-                if (name is "user" or "database" or "role" or "default_transaction_isolation" or "replication" or "lock_timeout")
+                if (name is "user" or "database" or "role" or "default_transaction_isolation" or "replication" or "lock_timeout" or "statement_timeout")
                 {
                     continue;
                 }
@@ -83,6 +84,8 @@ internal static class BackendConnector
                 .CString("default_transaction_isolation").CString("repeatable read")
                 // DSQL never waits on row locks: a write that would wait is treated as a conflict (see ClientSession).
                 .CString("lock_timeout").CString("100ms")
+                // No single statement outlives DSQL's transaction age limit (ClientSession answers the timeout as that limit).
+                .CString("statement_timeout").CString(((long)Math.Min(maxTransactionAge.TotalMilliseconds, int.MaxValue)).ToString(System.Globalization.CultureInfo.InvariantCulture))
                 .Byte(0);
             var packet = startup.ToArray();
             var framed = new byte[packet.Length + 4];

@@ -161,7 +161,7 @@ internal sealed class ClientSession : IAsyncDisposable
         try
         {
             await _server.EnsureRoleAsync(user, cancellationToken).ConfigureAwait(false);
-            _backend = await BackendConnector.ConnectAsync(_server.Backend, user, parameters, cancellationToken).ConfigureAwait(false);
+            _backend = await BackendConnector.ConnectAsync(_server.Backend, user, parameters, _server.MaxTransactionAge, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or IOException or InvalidOperationException or global::Npgsql.NpgsqlException)
         {
@@ -178,7 +178,7 @@ internal sealed class ClientSession : IAsyncDisposable
             return;
         }
 
-        _planner = new SessionPlanner(_server.Dialect, _refusals, _server.Conflicts, user, parameters.GetValueOrDefault("application_name"));
+        _planner = new SessionPlanner(_server.Dialect, _refusals, _server.Conflicts, user, parameters.GetValueOrDefault("application_name"), _server.MaxTransactionAge);
         await PrepareBackendAsync(cancellationToken).ConfigureAwait(false);
 
         // Registered before the client sees ReadyForQuery, so CloseAllConnections reaches every usable session.
@@ -513,6 +513,11 @@ internal sealed class ClientSession : IAsyncDisposable
                         }
 
                         error = new PgError("ERROR", "40001", SessionPlanner.DataConflictMessage);
+                    }
+                    else if (error.SqlState == "57014" && error.Message.Contains("statement timeout", StringComparison.Ordinal))
+                    {
+                        // The backend's statement_timeout is the transaction age limit: a statement ran longer than it.
+                        error = new PgError("ERROR", "54000", SessionPlanner.AgeLimitMessage(_server.MaxTransactionAge));
                     }
                     else if (error.SqlState == "55P03")
                     {

@@ -22,6 +22,8 @@ internal abstract class ServerContext
 
     public abstract TimeSpan MaxConnectionAge { get; }
 
+    public abstract TimeSpan MaxTransactionAge { get; }
+
     public abstract Action<string>? Log { get; }
 
     public abstract Task EnsureRoleAsync(string role, CancellationToken cancellationToken);

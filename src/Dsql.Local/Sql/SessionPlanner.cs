@@ -29,21 +29,35 @@ internal sealed class SessionPlanner
     private readonly ConflictCoordinator _conflicts;
     private readonly object _gate = new();
     private readonly HashSet<string> _writtenTables = new(StringComparer.Ordinal);
+    private readonly TimeSpan _maxTransactionAge;
+    private readonly TimeProvider _time;
     private bool _inBlock;
     private int _ddlCount;
     private int _dmlCount;
     private bool _doomed;
     private bool _injected;
     private long _transactionStartVersion;
+    private long? _blockStartedAt;
+    private bool _ageReported;
 
-    public SessionPlanner(DsqlDialect dialect, RefusalRegistry refusals, ConflictCoordinator conflicts, string user, string? applicationName)
+    public SessionPlanner(
+        DsqlDialect dialect, RefusalRegistry refusals, ConflictCoordinator conflicts, string user, string? applicationName,
+        TimeSpan? maxTransactionAge = null, TimeProvider? time = null)
     {
         _dialect = dialect;
         _refusals = refusals;
         _conflicts = conflicts;
         User = user;
         ApplicationName = applicationName;
+        _maxTransactionAge = maxTransactionAge ?? DefaultMaxTransactionAge;
+        _time = time ?? TimeProvider.System;
     }
+
+    /// <summary>DSQL's transaction age limit: five minutes.</summary>
+    public static readonly TimeSpan DefaultMaxTransactionAge = TimeSpan.FromMinutes(5);
+
+    /// <summary>DSQL's answer to a statement of a transaction older than the age limit (AWS's documented wording: <c>… of 300s exceeded</c>).</summary>
+    public static string AgeLimitMessage(TimeSpan limit) => $"transaction age limit of {limit.TotalSeconds:0}s exceeded";
 
     public string User { get; }
 
@@ -187,6 +201,12 @@ internal sealed class SessionPlanner
             if (!inBlock)
             {
                 ResetTransaction();
+                _blockStartedAt = null;
+            }
+            else if (_blockStartedAt is null)
+            {
+                // A block the planner did not see begin (an unclassified statement opened it): its age counts from now.
+                _blockStartedAt = _time.GetTimestamp();
             }
 
             _inBlock = inBlock;
@@ -207,6 +227,23 @@ internal sealed class SessionPlanner
         _doomed = false;
         _writtenTables.Clear();
         _transactionStartVersion = _conflicts.CurrentVersion;
+        _ageReported = false;
+    }
+
+    /// <summary>
+    /// DSQL fails the statements of a transaction older than its age limit with 54000. The first statement after the limit
+    /// gets that error (a COMMIT rolls back); PostgreSQL then reports the aborted transaction (25P02) until ROLLBACK.
+    /// </summary>
+    private PgError? AgeLimitError(StatementKind kind)
+    {
+        if (!_inBlock || _ageReported || kind == StatementKind.Rollback || _blockStartedAt is not { } startedAt
+            || _time.GetElapsedTime(startedAt) <= _maxTransactionAge)
+        {
+            return null;
+        }
+
+        _ageReported = true;
+        return new PgError("ERROR", "54000", AgeLimitMessage(_maxTransactionAge));
     }
 
     /// <summary>Applies the transaction rules to an analysis and advances the predicted state.</summary>
@@ -226,6 +263,20 @@ internal sealed class SessionPlanner
             return analysis;
         }
 
+        if (AgeLimitError(analysis.Kind) is { } tooOld)
+        {
+            if (analysis.Kind != StatementKind.Commit)
+            {
+                return StatementAnalysis.Refuse(analysis.Kind, tooOld.SqlState, tooOld.Message);
+            }
+
+            // COMMIT of an expired transaction: the backend rolls back and the client gets DSQL's error.
+            _inBlock = false;
+            ResetTransaction();
+            _blockStartedAt = null;
+            return analysis with { BackendSql = "ROLLBACK", CommitError = tooOld };
+        }
+
         if (analysis.InjectsConflict)
         {
             _injected = true;
@@ -234,6 +285,12 @@ internal sealed class SessionPlanner
         switch (analysis.Kind)
         {
             case StatementKind.Begin:
+                if (!_inBlock)
+                {
+                    // BEGIN inside a block only warns on PostgreSQL; the transaction keeps its age.
+                    _blockStartedAt = _time.GetTimestamp();
+                }
+
                 _inBlock = true;
                 ResetTransaction();
                 break;
@@ -251,6 +308,7 @@ internal sealed class SessionPlanner
             case StatementKind.Commit or StatementKind.Rollback:
                 _inBlock = false;
                 ResetTransaction();
+                _blockStartedAt = null;
                 break;
             case StatementKind.Ddl:
                 if (_ddlCount > 0)

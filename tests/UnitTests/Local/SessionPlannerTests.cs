@@ -139,4 +139,62 @@ public sealed class SessionPlannerTests
     [Fact]
     public void Copy_from_stdin_is_allowed()
         => Assert.Null(RefusalOf(NewPlanner().PlanExtended("COPY t (a, b) FROM STDIN (FORMAT binary)")));
+
+    [Fact]
+    public void Statement_of_a_transaction_older_than_the_age_limit_fails_with_54000_once()
+    {
+        var time = new ManualTime();
+        var planner = new SessionPlanner(new DsqlDialect(), _refusals, _conflicts, "admin", null, TimeSpan.FromSeconds(300), time);
+        planner.PlanExtended("BEGIN");
+        time.Advance(TimeSpan.FromSeconds(300));
+        Assert.Null(RefusalOf(planner.PlanExtended("SELECT 1")));
+        time.Advance(TimeSpan.FromSeconds(1));
+        var error = RefusalOf(planner.PlanExtended("INSERT INTO a VALUES (1)"));
+        Assert.Equal(("54000", "transaction age limit of 300s exceeded"), (error?.SqlState, error?.Message));
+        // PostgreSQL answers 25P02 for the aborted transaction from here on; ROLLBACK ends it.
+        Assert.Null(RefusalOf(planner.PlanExtended("SELECT 1")));
+        Assert.Equal("ROLLBACK", planner.PlanExtended("ROLLBACK").BackendSql);
+        planner.PlanExtended("BEGIN");
+        Assert.Null(RefusalOf(planner.PlanExtended("SELECT 1")));
+    }
+
+    [Fact]
+    public void Commit_of_a_transaction_older_than_the_age_limit_rolls_back_and_answers_54000()
+    {
+        var time = new ManualTime();
+        var planner = new SessionPlanner(new DsqlDialect(), _refusals, _conflicts, "admin", null, TimeSpan.FromSeconds(2), time);
+        planner.PlanSimpleQuery("BEGIN; INSERT INTO a VALUES (1)");
+        time.Advance(TimeSpan.FromSeconds(3));
+        var commit = planner.PlanExtended("COMMIT");
+        Assert.Equal("ROLLBACK", commit.BackendSql);
+        Assert.Equal(("54000", "transaction age limit of 2s exceeded"), (commit.ErrorInsteadOfCompletion?.SqlState, commit.ErrorInsteadOfCompletion?.Message));
+        Assert.False(planner.InTransactionBlock);
+    }
+
+    [Fact]
+    public void Autocommit_statements_and_nested_begin_do_not_restart_the_age()
+    {
+        var time = new ManualTime();
+        var planner = new SessionPlanner(new DsqlDialect(), _refusals, _conflicts, "admin", null, TimeSpan.FromSeconds(10), time);
+        Assert.Null(RefusalOf(planner.PlanExtended("SELECT 1")));
+        time.Advance(TimeSpan.FromSeconds(60));
+        Assert.Null(RefusalOf(planner.PlanExtended("INSERT INTO a VALUES (1)")));
+        planner.OnSync();
+        planner.PlanExtended("BEGIN");
+        time.Advance(TimeSpan.FromSeconds(6));
+        planner.PlanExtended("BEGIN");
+        time.Advance(TimeSpan.FromSeconds(6));
+        Assert.Equal("54000", RefusalOf(planner.PlanExtended("SELECT 1"))?.SqlState);
+    }
+
+    private sealed class ManualTime : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => _ticks;
+
+        public void Advance(TimeSpan by) => _ticks += by.Ticks;
+    }
 }
