@@ -259,21 +259,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
 
     /// <summary>Renaming and moving a table are two statements, hence two commands.</summary>
     protected override void Generate(RenameTableOperation operation, IModel? model, MigrationCommandListBuilder builder)
-    {
-        var name = operation.Name;
-        if (operation.NewName is not null && operation.NewName != operation.Name)
-        {
-            Rename(operation.Schema, operation.Name, operation.NewName, "TABLE", builder);
-            EndStatement(builder);
-            name = operation.NewName;
-        }
-
-        if (operation.NewSchema is not null && operation.NewSchema != operation.Schema)
-        {
-            Transfer(operation.NewSchema, operation.Schema, name, "TABLE", builder);
-            EndStatement(builder);
-        }
-    }
+        => RenameAndMove(operation.Schema, operation.Name, operation.NewSchema, operation.NewName, "TABLE", builder);
 
     #endregion
 
@@ -752,18 +738,21 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
 
     /// <summary>Renaming and moving a sequence are two statements, hence two commands.</summary>
     protected override void Generate(RenameSequenceOperation operation, IModel? model, MigrationCommandListBuilder builder)
+        => RenameAndMove(operation.Schema, operation.Name, operation.NewSchema, operation.NewName, "SEQUENCE", builder);
+
+    // Renaming and moving are separate statements on DSQL, so each is a command of its own.
+    private void RenameAndMove(string? schema, string name, string? newSchema, string? newName, string kind, MigrationCommandListBuilder builder)
     {
-        var name = operation.Name;
-        if (operation.NewName is not null && operation.NewName != operation.Name)
+        if (newName is not null && newName != name)
         {
-            Rename(operation.Schema, operation.Name, operation.NewName, "SEQUENCE", builder);
+            Rename(schema, name, newName, kind, builder);
             EndStatement(builder);
-            name = operation.NewName;
+            name = newName;
         }
 
-        if (operation.NewSchema is not null && operation.NewSchema != operation.Schema)
+        if (newSchema is not null && newSchema != schema)
         {
-            Transfer(operation.NewSchema, operation.Schema, name, "SEQUENCE", builder);
+            Transfer(newSchema, schema, name, kind, builder);
             EndStatement(builder);
         }
     }
