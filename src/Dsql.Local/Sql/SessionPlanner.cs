@@ -24,10 +24,14 @@ internal sealed class SessionPlanner
     /// <summary>DSQL's answer when the schema changed under a transaction.</summary>
     public const string SchemaConflictMessage = "schema has been updated by another transaction, please retry: (OC001)";
 
+    /// <summary>Distinct Parse texts whose analysis a session keeps.</summary>
+    internal const int MaxCachedAnalyses = 256;
+
     private readonly DsqlDialect _dialect;
     private readonly RefusalRegistry _refusals;
     private readonly ConflictCoordinator _conflicts;
     private readonly object _gate = new();
+    private readonly Dictionary<string, StatementAnalysis?> _extendedAnalyses = new(StringComparer.Ordinal);
     private readonly HashSet<string> _writtenTables = new(StringComparer.Ordinal);
     private readonly TimeSpan _maxTransactionAge;
     private readonly TimeProvider _time;
@@ -143,16 +147,15 @@ internal sealed class SessionPlanner
     /// <summary>Plans one extended-protocol statement (a <c>Parse</c>).</summary>
     public StatementPlan PlanExtended(string sql)
     {
-        var statements = SqlLexer.Split(sql);
-        if (statements.Count != 1)
-        {
-            // Empty, or several statements, which PostgreSQL itself refuses in a Parse message.
-            return StatementPlan.PassThrough(sql);
-        }
-
         lock (_gate)
         {
-            var analysis = Judge(_dialect.Analyze(statements[0]));
+            if (AnalyzeExtended(sql) is not { } unjudged)
+            {
+                // Empty, or several statements, which PostgreSQL itself refuses in a Parse message.
+                return StatementPlan.PassThrough(sql);
+            }
+
+            var analysis = Judge(unjudged);
             if (analysis.Refusal is { } refusal)
             {
                 return new StatementPlan { BackendSql = _refusals.Register(refusal) };
@@ -160,6 +163,42 @@ internal sealed class SessionPlanner
 
             return ToPlan(analysis);
         }
+    }
+
+    /// <summary>How many distinct statement texts the session's analysis cache holds.</summary>
+    internal int CachedAnalysisCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _extendedAnalyses.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The dialect's analysis of one Parse's text (null unless it holds exactly one statement), cached by the exact text:
+    /// clients resend the same text on every execution, and the analysis depends on the text alone (the session's
+    /// transaction rules are applied afterwards, every time, by <see cref="Judge"/>). Caller holds <c>_gate</c>.
+    /// </summary>
+    private StatementAnalysis? AnalyzeExtended(string sql)
+    {
+        if (_extendedAnalyses.TryGetValue(sql, out var cached))
+        {
+            return cached;
+        }
+
+        var statements = SqlLexer.Split(sql);
+        var analysis = statements.Count == 1 ? _dialect.Analyze(statements[0]) : null;
+        if (_extendedAnalyses.Count >= MaxCachedAnalyses)
+        {
+            // A session generating endless distinct texts (literals inlined) must not grow without bound.
+            _extendedAnalyses.Clear();
+        }
+
+        _extendedAnalyses[sql] = analysis;
+        return analysis;
     }
 
     public void OnExecute(StatementPlan plan)

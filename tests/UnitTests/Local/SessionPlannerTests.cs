@@ -22,6 +22,54 @@ public sealed class SessionPlannerTests
     }
 
     [Fact]
+    public void A_cached_analysis_is_still_judged_against_the_current_transaction()
+    {
+        var planner = NewPlanner();
+        planner.PlanExtended("BEGIN");
+        Assert.Null(RefusalOf(planner.PlanExtended("CREATE TABLE a (id int)")));
+        // The same text again hits the cache, but the transaction's rules still apply to it.
+        Assert.Equal("multiple ddl statements not supported in a transaction", RefusalOf(planner.PlanExtended("CREATE TABLE a (id int)"))?.Message);
+        planner.PlanExtended("COMMIT");
+        Assert.Null(RefusalOf(planner.PlanExtended("CREATE TABLE a (id int)")));
+        Assert.Equal(3, planner.CachedAnalysisCount);
+    }
+
+    [Fact]
+    public void A_cached_refusal_is_answered_again_on_every_parse()
+    {
+        var planner = NewPlanner();
+        Assert.Equal("unsupported statement: Lock", RefusalOf(planner.PlanExtended("LOCK TABLE t"))?.Message);
+        Assert.Equal("unsupported statement: Lock", RefusalOf(planner.PlanExtended("LOCK TABLE t"))?.Message);
+        Assert.Equal(1, planner.CachedAnalysisCount);
+    }
+
+    [Fact]
+    public void The_analysis_cache_is_keyed_by_the_exact_text()
+    {
+        var planner = NewPlanner();
+        var lower = planner.PlanExtended("select 1");
+        var upper = planner.PlanExtended("SELECT 1");
+        Assert.Equal("select 1", lower.BackendSql);
+        Assert.Equal("SELECT 1", upper.BackendSql);
+        Assert.Equal(StatementPlan.PassThrough("SELECT 1; SELECT 2").BackendSql, planner.PlanExtended("SELECT 1; SELECT 2").BackendSql);
+        Assert.Equal("SELECT 1; SELECT 2", planner.PlanExtended("SELECT 1; SELECT 2").BackendSql);
+        Assert.Equal(3, planner.CachedAnalysisCount);
+    }
+
+    [Fact]
+    public void The_analysis_cache_stays_bounded()
+    {
+        var planner = NewPlanner();
+        for (var i = 0; i < SessionPlanner.MaxCachedAnalyses * 2 + 3; i++)
+        {
+            planner.PlanExtended($"SELECT {i}");
+        }
+
+        Assert.InRange(planner.CachedAnalysisCount, 1, SessionPlanner.MaxCachedAnalyses);
+        Assert.Equal("SELECT 7", planner.PlanExtended("SELECT 7").BackendSql);
+    }
+
+    [Fact]
     public void Second_ddl_in_a_transaction_is_refused()
     {
         var planner = NewPlanner();
