@@ -319,8 +319,16 @@ internal sealed class ClientSession : IAsyncDisposable
                     EnsureOpenCycle();
                     var plan = planner.PlanExtended(sql);
                     _statements[name] = (plan, rest.ToArray());
-                    var rewritten = new PayloadBuilder().CString(name).CString(plan.BackendSql).Bytes(rest);
-                    backend.Write(ProtocolCodes.Parse, rewritten.AsSpan());
+                    if (ReferenceEquals(plan.BackendSql, sql) || plan.BackendSql == sql)
+                    {
+                        // Nothing to rewrite (the common case): relay the client's bytes as they came.
+                        backend.Write(ProtocolCodes.Parse, message.Payload.Span);
+                    }
+                    else
+                    {
+                        var rewritten = new PayloadBuilder().CString(name).CString(plan.BackendSql).Bytes(rest);
+                        backend.Write(ProtocolCodes.Parse, rewritten.AsSpan());
+                    }
                     break;
                 }
 
