@@ -487,13 +487,14 @@ internal sealed class ClientSession : IAsyncDisposable
                         break;
                     }
 
-                    var tag = current?.TagOverride is { } overridden
+                    planner.OnCommandComplete(current);
+                    // The backend's tag bytes are relayed as they are unless the plan overrides them; copied only when held.
+                    ReadOnlySpan<byte> tag = current?.TagOverride is { } overridden
                         ? Encoding.UTF8.GetBytes(overridden + "\0")
-                        : message.Payload.ToArray();
-                    planner.OnCommandComplete(current, Encoding.UTF8.GetString(tag).TrimEnd('\0'));
+                        : message.Payload.Span;
                     if (current?.CheckRowLimit == true && cycle!.Current == SessionPlanner.RowCheckPlan)
                     {
-                        _heldCompletion = tag;
+                        _heldCompletion = tag.ToArray();
                     }
                     else
                     {

@@ -214,7 +214,7 @@ internal sealed class SessionPlanner
         }
     }
 
-    public void OnCommandComplete(StatementPlan? plan, string tag)
+    public void OnCommandComplete(StatementPlan? plan)
     {
         if (plan is { Kind: StatementKind.Ddl, Tables.Count: > 0 })
         {

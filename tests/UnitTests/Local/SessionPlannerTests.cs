@@ -160,7 +160,7 @@ public sealed class SessionPlannerTests
         writer.PlanExtended("UPDATE orders SET v = 1");
         var ddl = NewPlanner();
         var alter = ddl.PlanExtended("ALTER TABLE orders ADD COLUMN note text");
-        ddl.OnCommandComplete(alter, "ALTER TABLE");
+        ddl.OnCommandComplete(alter);
         var commit = writer.PlanExtended("COMMIT");
         Assert.Equal("schema has been updated by another transaction, please retry: (OC001)", commit.ErrorInsteadOfCompletion?.Message);
     }
