@@ -27,6 +27,9 @@ internal sealed class SessionPlanner
     /// <summary>Distinct Parse texts whose analysis a session keeps.</summary>
     internal const int MaxCachedAnalyses = 256;
 
+    /// <summary>Longer Parse texts (bulk statements with inlined data) are analysed every time rather than kept.</summary>
+    internal const int MaxCachedTextLength = 8 * 1024;
+
     private readonly DsqlDialect _dialect;
     private readonly RefusalRegistry _refusals;
     private readonly ConflictCoordinator _conflicts;
@@ -191,6 +194,11 @@ internal sealed class SessionPlanner
 
         var statements = SqlLexer.Split(sql);
         var analysis = statements.Count == 1 ? _dialect.Analyze(statements[0]) : null;
+        if (sql.Length > MaxCachedTextLength)
+        {
+            return analysis;
+        }
+
         if (_extendedAnalyses.Count >= MaxCachedAnalyses)
         {
             // A session generating endless distinct texts (literals inlined) must not grow without bound.

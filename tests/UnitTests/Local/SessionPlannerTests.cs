@@ -70,6 +70,15 @@ public sealed class SessionPlannerTests
     }
 
     [Fact]
+    public void Long_texts_are_planned_but_not_kept_in_the_analysis_cache()
+    {
+        var planner = NewPlanner();
+        var longText = "SELECT '" + new string('x', SessionPlanner.MaxCachedTextLength) + "'";
+        Assert.Equal(longText, planner.PlanExtended(longText).BackendSql);
+        Assert.Equal(0, planner.CachedAnalysisCount);
+    }
+
+    [Fact]
     public void Second_ddl_in_a_transaction_is_refused()
     {
         var planner = NewPlanner();
