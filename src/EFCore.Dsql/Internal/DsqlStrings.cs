@@ -33,10 +33,6 @@ internal static class DsqlStrings
         "An Aurora DSQL cluster has exactly one database ('postgres'), which always exists; it cannot be created. "
         + "Use EnsureCreated() to create the model's tables, or migrations (Database.Migrate()).";
 
-
-
-
-
     public static string InvalidTokenDuration(TimeSpan duration)
         => $"The IAM token lifetime {duration} is outside what DSQL accepts (1 second to 7 days).";
 
@@ -45,7 +41,6 @@ internal static class DsqlStrings
 
     public static string InvalidMigrationLockLease(TimeSpan lease)
         => $"A migration lock lease of {lease} is too short: it must last at least one second (the default is 10 minutes), long enough for the slowest migration statement.";
-
 
     public const string ProfileAndCredentials =
         "Both an AWS profile and explicit credentials were configured for Aurora DSQL; configure only one of o.Profile(...) and o.Credentials(...).";
