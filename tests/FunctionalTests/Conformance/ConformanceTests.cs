@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace EFCore.Dsql.FunctionalTests.Conformance;
 
 /// <summary>
-/// Replays every case a real Aurora DSQL cluster answered (<c>shared/dsql-conformance</c>) against a fresh emulator and
+/// Replays every case a real Aurora DSQL cluster answered (<c>tests/data/dsql-conformance</c>) against a fresh emulator and
 /// compares outcome, SQLSTATE, message, command tag and column names step by step.
 /// </summary>
 public sealed class ConformanceTests(ITestOutputHelper output)
@@ -22,7 +22,7 @@ public sealed class ConformanceTests(ITestOutputHelper output)
     [Fact]
     public async Task Emulator_answers_like_the_recorded_cluster()
     {
-        var directory = SharedFiles.Path_("dsql-conformance");
+        var directory = RepositoryFiles.TestData("dsql-conformance");
         var files = Directory.GetFiles(directory, "*.json").Select(Path.GetFileNameWithoutExtension).ToList();
         var unknown = files.Except(GroupOrder).ToList();
         Assert.True(unknown.Count == 0, $"Conformance files without a place in the replay order: {string.Join(", ", unknown)}");

@@ -173,7 +173,7 @@ public sealed class DsqlLocalLifecycleTests
         // The test runs from tests/FunctionalTests/bin/<Configuration>/<tfm>/; the emulator builds beside it.
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var configuration = output.Parent!.Name;
-        var path = Path.Combine(SharedFiles.RepositoryRoot, "src", "Dsql.Local", "bin", configuration, output.Name, "Dsql.Local.dll");
+        var path = Path.Combine(RepositoryFiles.RepositoryRoot, "src", "Dsql.Local", "bin", configuration, output.Name, "Dsql.Local.dll");
         Assert.True(File.Exists(path), $"The emulator was not built at {path}.");
         return path;
     }

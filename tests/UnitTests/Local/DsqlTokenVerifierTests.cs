@@ -10,7 +10,7 @@ public sealed class DsqlTokenVerifierTests
     public static TheoryData<string> VectorIndexes()
     {
         var data = new TheoryData<string>();
-        using var document = JsonDocument.Parse(File.ReadAllText(SharedFiles.Path_("vectors", "dsql-auth-tokens.json")));
+        using var document = JsonDocument.Parse(File.ReadAllText(RepositoryFiles.TestData("vectors", "dsql-auth-tokens.json")));
         for (var i = 0; i < document.RootElement.GetProperty("vectors").GetArrayLength(); i++)
         {
             data.Add(i.ToString(CultureInfo.InvariantCulture));
@@ -23,7 +23,7 @@ public sealed class DsqlTokenVerifierTests
     [MemberData(nameof(VectorIndexes))]
     public void Accepts_every_token_from_the_official_aws_signer(string index)
     {
-        using var document = JsonDocument.Parse(File.ReadAllText(SharedFiles.Path_("vectors", "dsql-auth-tokens.json")));
+        using var document = JsonDocument.Parse(File.ReadAllText(RepositoryFiles.TestData("vectors", "dsql-auth-tokens.json")));
         var vector = document.RootElement.GetProperty("vectors")[int.Parse(index, CultureInfo.InvariantCulture)];
         string Get(string name) => vector.GetProperty(name).GetString()!;
         var signedAt = DateTimeOffset.Parse(Get("signingTimeUtc"), CultureInfo.InvariantCulture);

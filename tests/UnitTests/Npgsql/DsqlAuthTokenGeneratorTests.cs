@@ -42,7 +42,7 @@ public class DsqlAuthTokenGeneratorTests
 
     internal static IReadOnlyList<Vector> LoadVectors()
     {
-        using var stream = File.OpenRead(SharedFiles.Path_("vectors", "dsql-auth-tokens.json"));
+        using var stream = File.OpenRead(RepositoryFiles.TestData("vectors", "dsql-auth-tokens.json"));
         using var document = JsonDocument.Parse(stream);
         return document.RootElement.GetProperty("vectors").EnumerateArray()
             .Select(e => new Vector(

@@ -28,7 +28,7 @@ public enum DsqlFailure
 /// </remarks>
 public static class DsqlFailureClassifier
 {
-    /// <summary>SQLSTATEs retried by default; see <c>/work/shared/dsql/FACTS.md</c> for DSQL's own list.</summary>
+    /// <summary>SQLSTATEs retried by default; see <c>docs/efcore.md</c> for the list and why.</summary>
     public static readonly IReadOnlySet<string> DefaultRetryableSqlStates = new HashSet<string>(StringComparer.Ordinal)
     {
         "40001", // serialization_failure: DSQL's OCC conflicts (OC000 data, OC001 schema)
