@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Dsql.Local.Proxy;
+using Dsql.Local.Rules;
 using Dsql.Local.Sql;
 
 namespace Dsql.Benchmarks;

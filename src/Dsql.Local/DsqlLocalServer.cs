@@ -8,7 +8,7 @@ using Amazon.Runtime;
 using Dsql.Local.Auth;
 using Dsql.Local.Backend;
 using Dsql.Local.Proxy;
-using Dsql.Local.Sql;
+using Dsql.Local.Rules;
 using Dsql.Npgsql;
 using Npgsql;
 

@@ -3,23 +3,21 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using Dsql.Local.Protocol;
-using Dsql.Local.Sql;
+using Dsql.Local.Rules;
 
 namespace Dsql.Local.Proxy;
 
 /// <summary>
 /// One client connection: TLS and start-up, IAM token check, then a backend session and two pumps relaying messages,
-/// applying DSQL's rules to every statement on the way in and shaping answers on the way out.
+/// asking the session's <see cref="SessionPlanner"/> (DSQL's rules) what each statement becomes on the way in and what each
+/// error means on the way out.
 /// </summary>
 internal sealed class ClientSession : IAsyncDisposable
 {
-    private const string DsqlServerVersion = "16.15";
-
     private readonly ServerContext _server;
     private readonly TcpClient _client;
     private readonly CancellationTokenSource _stop;
     private readonly Queue<ResponseCycle> _cycles = new();
-    private readonly RefusalRegistry _refusals = new();
     private readonly Dictionary<string, (StatementPlan Plan, byte[] ParameterTypes)> _statements = [];
     private readonly Dictionary<string, byte[]> _portalBinds = [];
     private readonly Dictionary<string, byte[]> _portalParameterTypes = [];
@@ -120,19 +118,15 @@ internal sealed class ClientSession : IAsyncDisposable
         }
 
         var writer = new MessageWriter(stream);
-        if (!parameters.TryGetValue("user", out var user) || user.Length == 0)
+        if (LoginRules.CheckStartup(parameters, _server.RequireTls, encrypted: stream is SslStream) is { } refused)
         {
-            await FailAsync(writer, "28000", "no PostgreSQL user name specified in startup packet", cancellationToken).ConfigureAwait(false);
+            await FailAsync(writer, refused, cancellationToken).ConfigureAwait(false);
             return;
         }
 
+        var user = parameters["user"];
         User = user;
         var database = parameters.GetValueOrDefault("database", user);
-        if (_server.RequireTls && stream is not SslStream)
-        {
-            await FailAsync(writer, "28000", "SSL/TLS required: Aurora DSQL only accepts encrypted connections (use SSL Mode=Require, or start the emulator with --no-tls)", cancellationToken).ConfigureAwait(false);
-            return;
-        }
 
         // DSQL asks for the IAM token as a clear-text password (always over TLS).
         writer.Write(ProtocolCodes.Authentication, b => b.Int32(3));
@@ -152,9 +146,9 @@ internal sealed class ClientSession : IAsyncDisposable
             return;
         }
 
-        if (database != "postgres")
+        if (LoginRules.CheckDatabase(database) is { } noDatabase)
         {
-            await FailAsync(writer, "3D000", $"database \"{database}\" does not exist: Aurora DSQL has only the database \"postgres\"", cancellationToken).ConfigureAwait(false);
+            await FailAsync(writer, noDatabase, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -178,7 +172,7 @@ internal sealed class ClientSession : IAsyncDisposable
             return;
         }
 
-        _planner = new SessionPlanner(_server.Dialect, _refusals, _server.Conflicts, user, parameters.GetValueOrDefault("application_name"), _server.MaxTransactionAge);
+        _planner = new SessionPlanner(_server.Dialect, new RefusalRegistry(), _server.Conflicts, user, parameters.GetValueOrDefault("application_name"), _server.MaxTransactionAge);
         await PrepareBackendAsync(cancellationToken).ConfigureAwait(false);
 
         // Registered before the client sees ReadyForQuery, so CloseAllConnections reaches every usable session.
@@ -512,30 +506,15 @@ internal sealed class ClientSession : IAsyncDisposable
                 {
                     _heldCompletion = null;
                     var error = PgError.Parse(message.Payload.Span);
-                    if (IsWriteConflict(error) && current is not null && !hidden && cycle?.Hidden != true)
+                    var statement = hidden ? null : current;
+                    var canProbe = cycle is not null && (cycle.Simple || cycle.CurrentExecution is not null);
+                    if (planner.TranslateBackendError(error, statement, canProbe) is not { } translated)
                     {
-                        if (planner.InTransactionBlock && current.Probe is not null && (cycle!.Simple || cycle.CurrentExecution is not null))
-                        {
-                            // DSQL would let the write proceed and fail this transaction at COMMIT.
-                            conflicted = (current, cycle.CurrentExecution, cycle.Simple);
-                            break;
-                        }
-
-                        error = new PgError("ERROR", "40001", SessionPlanner.DataConflictMessage);
-                    }
-                    else if (error.SqlState == "57014" && error.Message.Contains("statement timeout", StringComparison.Ordinal))
-                    {
-                        // The backend's statement_timeout is the transaction age limit: a statement ran longer than it.
-                        error = new PgError("ERROR", "54000", SessionPlanner.AgeLimitMessage(_server.MaxTransactionAge));
-                    }
-                    else if (error.SqlState == "55P03")
-                    {
-                        // A schema change waiting on a transaction that uses the table: DSQL never waits.
-                        error = new PgError("ERROR", "40001", SessionPlanner.SchemaConflictMessage);
+                        // DSQL would let the write proceed and fail this transaction at COMMIT.
+                        conflicted = (current!, cycle!.CurrentExecution, cycle.Simple);
+                        break;
                     }
 
-                    var translated = _refusals.Translate(error) ?? Clean(error);
-                    planner.OnError(translated);
                     if (cycle?.Hidden != true)
                     {
                         client.Write(ProtocolCodes.ErrorResponse, translated.ToPayload());
@@ -593,8 +572,6 @@ internal sealed class ClientSession : IAsyncDisposable
         }
     }
 
-    private static bool IsWriteConflict(PgError error) => error.SqlState is "55P03" or "40001" or "40P01";
-
     /// <summary>
     /// A write met a row another open transaction holds. The backend transaction is abandoned and replaced by a fresh
     /// one (the session will fail at COMMIT anyway), and the client gets the answer the statement would have had from a
@@ -607,7 +584,7 @@ internal sealed class ClientSession : IAsyncDisposable
         await _backendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            backend.Writer.Write(ProtocolCodes.Query, b => b.CString("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ"));
+            backend.Writer.Write(ProtocolCodes.Query, b => b.CString(ConflictProbe.RestartTransactionSql));
             if (execution is null)
             {
                 backend.Writer.Write(ProtocolCodes.Query, b => b.CString(probe.Sql));
@@ -661,7 +638,7 @@ internal sealed class ClientSession : IAsyncDisposable
 
             if (failure is not null)
             {
-                client.Write(ProtocolCodes.ErrorResponse, new PgError("ERROR", "40001", SessionPlanner.DataConflictMessage).ToPayload());
+                client.Write(ProtocolCodes.ErrorResponse, DsqlErrors.DataConflict().ToPayload());
                 return status;
             }
 
@@ -720,29 +697,15 @@ internal sealed class ClientSession : IAsyncDisposable
         }
     }
 
-    /// <summary>Drops the PL/pgSQL context of errors the emulator's own backend functions raise.</summary>
-    private static PgError Clean(PgError error)
-    {
-        if (error.Fields.GetValueOrDefault('W') is { } where && (where.Contains("dsql_local.", StringComparison.Ordinal) || where.Contains("sys.wait_for_job", StringComparison.Ordinal)))
-        {
-            error.Fields.Remove('W');
-            error.Fields.Remove('F');
-            error.Fields.Remove('L');
-            error.Fields.Remove('R');
-        }
-
-        return error;
-    }
-
     private static void WriteToClient(MessageWriter writer, byte type, ReadOnlySpan<byte> payload)
     {
         if (type == ProtocolCodes.ParameterStatus)
         {
             var reader = new PayloadReader(payload);
             var name = reader.CString();
-            if (name == "server_version")
+            if (LoginRules.ReportedParameter(name) is { } value)
             {
-                writer.Write(type, b => b.CString(name).CString(DsqlServerVersion));
+                writer.Write(type, b => b.CString(name).CString(value));
                 return;
             }
         }
@@ -763,9 +726,12 @@ internal sealed class ClientSession : IAsyncDisposable
         await stream.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task FailAsync(MessageWriter writer, string sqlState, string message, CancellationToken cancellationToken)
+    private static Task FailAsync(MessageWriter writer, string sqlState, string message, CancellationToken cancellationToken)
+        => FailAsync(writer, new PgError("FATAL", sqlState, message), cancellationToken);
+
+    private static async Task FailAsync(MessageWriter writer, PgError error, CancellationToken cancellationToken)
     {
-        writer.Write(ProtocolCodes.ErrorResponse, new PgError("FATAL", sqlState, message).ToPayload());
+        writer.Write(ProtocolCodes.ErrorResponse, error.ToPayload());
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -1,3 +1,5 @@
+using Dsql.Local.Rules;
+
 namespace Dsql.Local.Proxy;
 
 /// <summary>

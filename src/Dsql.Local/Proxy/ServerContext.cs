@@ -1,6 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using Dsql.Local.Auth;
-using Dsql.Local.Sql;
+using Dsql.Local.Rules;
 
 namespace Dsql.Local.Proxy;
 

@@ -1,4 +1,5 @@
 using Dsql.Local.Protocol;
+using Dsql.Local.Rules;
 using Dsql.Local.Sql;
 
 namespace EFCore.Dsql.UnitTests.Local;

@@ -1,5 +1,5 @@
-using Dsql.Local.Proxy;
 using Dsql.Local.Protocol;
+using Dsql.Local.Rules;
 using Dsql.Local.Sql;
 
 namespace EFCore.Dsql.UnitTests.Local;
@@ -242,6 +242,47 @@ public sealed class SessionPlannerTests
         planner.PlanExtended("BEGIN");
         time.Advance(TimeSpan.FromSeconds(6));
         Assert.Equal("54000", RefusalOf(planner.PlanExtended("SELECT 1"))?.SqlState);
+    }
+
+    [Fact]
+    public void A_lock_failure_outside_a_transaction_block_is_answered_as_OC000()
+    {
+        var planner = NewPlanner();
+        var plan = planner.PlanExtended("UPDATE a SET x = 1 WHERE id = 1");
+        var error = planner.TranslateBackendError(new PgError("ERROR", "55P03", "could not obtain lock on row in relation \"a\""), plan, canProbe: true);
+        Assert.Equal(("40001", "change conflicts with another transaction (OC000)"), (error?.SqlState, error?.Message));
+    }
+
+    [Fact]
+    public void A_lock_failure_inside_a_block_is_left_to_the_relay_to_answer_from_the_probe()
+    {
+        var planner = NewPlanner();
+        planner.PlanExtended("BEGIN");
+        planner.OnReadyForQuery('T', idle: true);
+        var plan = planner.PlanExtended("UPDATE a SET x = 1 WHERE id = 1");
+        Assert.NotNull(plan.Probe);
+        Assert.Null(planner.TranslateBackendError(new PgError("ERROR", "55P03", "could not obtain lock"), plan, canProbe: true));
+        Assert.Equal("40001", planner.TranslateBackendError(new PgError("ERROR", "55P03", "could not obtain lock"), plan, canProbe: false)?.SqlState);
+    }
+
+    [Fact]
+    public void A_lock_wait_of_an_emulator_statement_is_a_schema_conflict_and_a_statement_timeout_the_age_limit()
+    {
+        var planner = new SessionPlanner(new DsqlDialect(), _refusals, _conflicts, "admin", null, TimeSpan.FromSeconds(300));
+        Assert.Equal("schema has been updated by another transaction, please retry: (OC001)",
+            planner.TranslateBackendError(new PgError("ERROR", "55P03", "could not obtain lock"), statement: null, canProbe: false)?.Message);
+        var timeout = planner.TranslateBackendError(new PgError("ERROR", "57014", "canceling statement due to statement timeout"), statement: null, canProbe: false);
+        Assert.Equal(("54000", "transaction age limit of 300s exceeded"), (timeout?.SqlState, timeout?.Message));
+    }
+
+    [Fact]
+    public void A_refusal_comes_back_from_the_backend_as_its_DSQL_error()
+    {
+        var planner = NewPlanner();
+        var plan = planner.PlanExtended("SAVEPOINT s");
+        var marker = plan.BackendSql.Split('"')[1];
+        var error = planner.TranslateBackendError(new PgError("ERROR", "42P01", $"relation \"{marker}\" does not exist"), plan, canProbe: false);
+        Assert.Equal(("0A000", "unsupported transaction statement: SAVEPOINT"), (error?.SqlState, error?.Message));
     }
 
     private sealed class ManualTime : TimeProvider

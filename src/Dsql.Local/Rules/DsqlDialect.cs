@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text;
+using Dsql.Local.Sql;
 
-namespace Dsql.Local.Sql;
+namespace Dsql.Local.Rules;
 
 /// <summary>
 /// Aurora DSQL's dialect, read from tokens: which statements it refuses (with its SQLSTATEs and messages, as recorded

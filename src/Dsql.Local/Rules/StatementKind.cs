@@ -1,4 +1,4 @@
-namespace Dsql.Local.Sql;
+namespace Dsql.Local.Rules;
 
 /// <summary>How DSQL's transaction rules see a statement.</summary>
 internal enum StatementKind

@@ -1,8 +1,8 @@
 using System.Text;
 using Dsql.Local.Protocol;
-using Dsql.Local.Proxy;
+using Dsql.Local.Sql;
 
-namespace Dsql.Local.Sql;
+namespace Dsql.Local.Rules;
 
 /// <summary>
 /// One session's view of DSQL's transaction rules: it predicts the transaction state from the statements the client
@@ -17,12 +17,6 @@ internal sealed class SessionPlanner
     public const string RowCheckSql = "SELECT dsql_local.check_row_limit()";
 
     public static readonly StatementPlan RowCheckPlan = new() { BackendSql = RowCheckSql, Hidden = true };
-
-    /// <summary>DSQL's answer to the loser of a write conflict.</summary>
-    public const string DataConflictMessage = "change conflicts with another transaction (OC000)";
-
-    /// <summary>DSQL's answer when the schema changed under a transaction.</summary>
-    public const string SchemaConflictMessage = "schema has been updated by another transaction, please retry: (OC001)";
 
     /// <summary>Distinct Parse texts whose analysis a session keeps.</summary>
     internal const int MaxCachedAnalyses = 256;
@@ -62,9 +56,6 @@ internal sealed class SessionPlanner
 
     /// <summary>DSQL's transaction age limit: five minutes.</summary>
     public static readonly TimeSpan DefaultMaxTransactionAge = TimeSpan.FromMinutes(5);
-
-    /// <summary>DSQL's answer to a statement of a transaction older than the age limit (AWS's documented wording: <c>… of 300s exceeded</c>).</summary>
-    public static string AgeLimitMessage(TimeSpan limit) => $"transaction age limit of {limit.TotalSeconds:0}s exceeded";
 
     public string User { get; }
 
@@ -230,8 +221,39 @@ internal sealed class SessionPlanner
         }
     }
 
-    public void OnError(PgError error)
+    /// <summary>
+    /// Translates an error the backend answered into DSQL's: a refusal decided at planning comes back as its DSQL error, a
+    /// lock or serialization failure becomes OC000 (or OC001 for a schema change kept waiting), a statement timeout the
+    /// transaction age limit. Returns <see langword="null"/> when DSQL would have let the write proceed and failed the
+    /// transaction at COMMIT instead: the relay then answers the statement from its <see cref="StatementPlan.Probe"/>
+    /// and calls <see cref="MarkConflicted"/>.
+    /// </summary>
+    /// <param name="error">The backend's error.</param>
+    /// <param name="statement">The client statement it answers; <see langword="null"/> for emulator-internal statements or when unknown.</param>
+    /// <param name="canProbe">Whether the relay can re-run the statement's probe (it has the query text, or the execution's Bind).</param>
+    public PgError? TranslateBackendError(PgError error, StatementPlan? statement, bool canProbe)
     {
+        if (DsqlErrors.IsWriteConflict(error) && statement is not null)
+        {
+            if (InTransactionBlock && statement.Probe is not null && canProbe)
+            {
+                return null;
+            }
+
+            error = DsqlErrors.DataConflict();
+        }
+        else if (error.SqlState == "57014" && error.Message.Contains("statement timeout", StringComparison.Ordinal))
+        {
+            // The backend's statement_timeout is the transaction age limit: a statement ran longer than it.
+            error = DsqlErrors.AgeLimit(_maxTransactionAge);
+        }
+        else if (error.SqlState == "55P03")
+        {
+            // A schema change waiting on a transaction that uses the table: DSQL never waits.
+            error = DsqlErrors.SchemaConflict();
+        }
+
+        return _refusals.Translate(error) ?? DsqlErrors.Clean(error);
     }
 
     /// <summary>The backend's transaction status is authoritative once nothing else is in flight.</summary>
@@ -290,7 +312,7 @@ internal sealed class SessionPlanner
         }
 
         _ageReported = true;
-        return new PgError("ERROR", "54000", AgeLimitMessage(_maxTransactionAge));
+        return DsqlErrors.AgeLimit(_maxTransactionAge);
     }
 
     /// <summary>Applies the transaction rules to an analysis and advances the predicted state.</summary>
@@ -380,7 +402,7 @@ internal sealed class SessionPlanner
                 {
                     // An autocommit write commits at once: an injected conflict fails the statement itself.
                     _injected = false;
-                    return StatementAnalysis.Refuse(StatementKind.Dml, "40001", DataConflictMessage);
+                    return StatementAnalysis.Refuse(StatementKind.Dml, "40001", DsqlErrors.DataConflictMessage);
                 }
 
                 _dmlCount++;
@@ -396,11 +418,11 @@ internal sealed class SessionPlanner
         if (_doomed || _injected || _conflicts.TryConsumeInjection(ApplicationName))
         {
             _injected = false;
-            return new PgError("ERROR", "40001", DataConflictMessage);
+            return DsqlErrors.DataConflict();
         }
 
         return _conflicts.SchemaChangedSince(_writtenTables, _transactionStartVersion, this)
-            ? new PgError("ERROR", "40001", SchemaConflictMessage)
+            ? DsqlErrors.SchemaConflict()
             : null;
     }
 

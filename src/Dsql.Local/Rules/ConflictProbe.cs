@@ -1,6 +1,7 @@
 using System.Globalization;
+using Dsql.Local.Sql;
 
-namespace Dsql.Local.Sql;
+namespace Dsql.Local.Rules;
 
 /// <summary>
 /// When a write meets a row another open transaction holds, DSQL lets it proceed and fails the later committer; the
@@ -12,6 +13,9 @@ namespace Dsql.Local.Sql;
 /// <param name="ReturnsRows">The probe's rows are the statement's own result (a locking SELECT); else it returns one count.</param>
 internal sealed record ConflictProbe(string Sql, string TagPrefix, bool ReturnsRows)
 {
+    /// <summary>Abandons the backend transaction that met the held row and opens a fresh one in its place.</summary>
+    public const string RestartTransactionSql = "ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ";
+
     /// <summary>Builds the probe for a DML or locking SELECT statement, or returns null when the shape is not understood.</summary>
     public static ConflictProbe? For(SqlStatement statement)
     {

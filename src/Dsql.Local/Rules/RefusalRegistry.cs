@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Dsql.Local.Protocol;
 
-namespace Dsql.Local.Proxy;
+namespace Dsql.Local.Rules;
 
 /// <summary>
 /// Turns a refusal decided by the emulator into a statement that fails on the backend at parse time, in its place in the

@@ -1,4 +1,6 @@
-namespace Dsql.Local.Proxy;
+using Dsql.Local.Protocol;
+
+namespace Dsql.Local.Rules;
 
 /// <summary>What one client statement becomes on the backend, and how its answer is shaped on the way back.</summary>
 internal sealed class StatementPlan
@@ -16,16 +18,16 @@ internal sealed class StatementPlan
     public bool CheckRowLimit { get; init; }
 
     /// <summary>The statement's kind for DSQL's transaction rules.</summary>
-    public Sql.StatementKind Kind { get; init; }
+    public StatementKind Kind { get; init; }
 
     /// <summary>The tables it writes (DML) or changes (DDL).</summary>
     public IReadOnlyList<string> Tables { get; init; } = [];
 
     /// <summary>How to answer it when it meets a row another transaction holds.</summary>
-    public Sql.ConflictProbe? Probe { get; init; }
+    public ConflictProbe? Probe { get; init; }
 
     /// <summary>Answer this error instead of the backend's completion (a COMMIT that loses a conflict runs ROLLBACK on the backend).</summary>
-    public Protocol.PgError? ErrorInsteadOfCompletion { get; init; }
+    public PgError? ErrorInsteadOfCompletion { get; init; }
 
     /// <summary>An emulator-injected statement whose whole answer is hidden from the client.</summary>
     public bool Hidden { get; init; }

@@ -1,6 +1,6 @@
 using Dsql.Local.Protocol;
 
-namespace Dsql.Local.Sql;
+namespace Dsql.Local.Rules;
 
 /// <summary>What the dialect makes of one statement: its kind, a refusal, or the backend SQL that emulates it.</summary>
 internal sealed record StatementAnalysis(StatementKind Kind, string BackendSql)

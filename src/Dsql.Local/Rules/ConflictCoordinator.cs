@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Dsql.Local.Sql;
+namespace Dsql.Local.Rules;
 
 /// <summary>
 /// Server-wide optimistic-concurrency state: which tables had their schema changed and when (for OC001), and conflicts
