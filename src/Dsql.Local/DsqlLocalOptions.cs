@@ -1,19 +1,30 @@
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
 
 namespace Dsql.Local;
 
 /// <summary>How a <see cref="DsqlLocalServer"/> listens, authenticates and where its PostgreSQL backend runs.</summary>
 public sealed class DsqlLocalOptions
 {
-    /// <summary>The loopback TCP port to listen on; 0 (the default) picks a free one.</summary>
+    /// <summary>The TCP port to listen on; 0 (the default) picks a free one.</summary>
     public int Port { get; set; }
 
-    /// <summary>Where the PostgreSQL it starts keeps its data; a temporary directory when <see langword="null"/>.</summary>
+    /// <summary>
+    /// The address to listen on: loopback (<c>127.0.0.1</c>) by default; <see cref="IPAddress.Any"/> or
+    /// <see cref="IPAddress.IPv6Any"/> to serve other machines or containers.
+    /// </summary>
+    public IPAddress ListenAddress { get; set; } = IPAddress.Loopback;
+
+    /// <summary>
+    /// Where the PostgreSQL it starts keeps its data, and where the generated TLS root certificate is kept (so it stays the
+    /// same across restarts); a temporary directory, deleted on dispose, when <see langword="null"/>.
+    /// </summary>
     public string? DataDirectory { get; set; }
 
     /// <summary>
-    /// An Npgsql connection string of an existing PostgreSQL to use as the backend (its user must be a superuser);
-    /// <c>docker</c> to start one with Testcontainers; <see langword="null"/> to start one from the machine's binaries.
+    /// An Npgsql connection string of an existing PostgreSQL to use as the backend (its user must be a superuser), for
+    /// example one running in a container; <see langword="null"/> to start one from the machine's binaries.
     /// </summary>
     public string? Backend { get; set; }
 
@@ -32,7 +43,11 @@ public sealed class DsqlLocalOptions
     /// <summary>Decline TLS (answer <c>N</c> to <c>SSLRequest</c>).</summary>
     public bool NoTls { get; set; }
 
-    /// <summary>The server certificate (with its private key); a self-signed one for <c>localhost</c> when <see langword="null"/>.</summary>
+    /// <summary>
+    /// The server certificate (with its private key). When <see langword="null"/>, the emulator issues one for
+    /// <c>localhost</c>, <c>127.0.0.1</c>, <c>::1</c>, the listen address and the endpoint from a local root certificate
+    /// written to <see cref="DsqlLocalServer.RootCertificatePath"/>, which clients trust with <c>SSL Mode=VerifyFull</c>.
+    /// </summary>
     public X509Certificate2? Certificate { get; set; }
 
     /// <summary>How long a connection may live before the emulator closes it, as DSQL does after one hour.</summary>
@@ -47,18 +62,63 @@ public sealed class DsqlLocalOptions
     /// <summary>How long an index build (<c>CREATE INDEX ASYNC</c>) stays unfinished before its job completes on its own; <c>CALL sys.wait_for_job</c> completes it at once.</summary>
     public TimeSpan IndexBuildDelay { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Receives one-line diagnostics (start-up, refused logins); never secrets. Silent when <see langword="null"/>.</summary>
-    public Action<string>? Log { get; set; }
+    /// <summary>
+    /// Where the emulator logs (category <c>Dsql.Local</c>): start-up, refused logins, backend failures. Secrets (secret
+    /// keys, tokens) are never logged. Silent when <see langword="null"/>.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
 
     internal IReadOnlyList<DsqlLocalCredential> EffectiveCredentials => Credentials.Count > 0 ? [.. Credentials] : [DsqlLocalCredential.Default];
 
     internal IReadOnlyList<string> AcceptedHosts => Endpoint is { Length: > 0 } endpoint ? [endpoint] : ["localhost", "127.0.0.1"];
+
+    /// <summary>The names the generated server certificate is valid for: loopback, the listen address, the endpoint.</summary>
+    internal IEnumerable<string> CertificateHostNames
+    {
+        get
+        {
+            string[] loopback = ["localhost", "127.0.0.1", "::1"];
+            foreach (var name in loopback)
+            {
+                yield return name;
+            }
+
+            if (ListenAddress.Equals(IPAddress.Any) || ListenAddress.Equals(IPAddress.IPv6Any))
+            {
+                // Serving other machines: they reach it by this machine's name.
+                yield return Dns.GetHostName();
+            }
+            else
+            {
+                yield return ListenAddress.ToString();
+            }
+
+            if (Endpoint is { Length: > 0 } endpoint)
+            {
+                yield return endpoint;
+            }
+        }
+    }
 
     internal void Validate()
     {
         if (Port is < 0 or > 65535)
         {
             throw new ArgumentOutOfRangeException(nameof(Port), Port, "The port must be from 0 (pick a free one) to 65535.");
+        }
+
+        if (ListenAddress is null)
+        {
+            throw new ArgumentNullException(nameof(ListenAddress), "The listen address is null; use IPAddress.Loopback (the default) or IPAddress.Any.");
+        }
+
+        if (string.Equals(Backend?.Trim(), "docker", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException(
+                "The backend 'docker' is not supported: Dsql.Local does not start containers. Start PostgreSQL in a container yourself " +
+                "(for example 'docker run -d -p 5433:5432 -e POSTGRES_PASSWORD=pw postgres:17') and pass its superuser connection string " +
+                "(--backend \"Host=127.0.0.1;Port=5433;Username=postgres;Password=pw\"), or omit the backend to start PostgreSQL from this machine's binaries.",
+                nameof(Backend));
         }
 
         if (string.IsNullOrWhiteSpace(Region))

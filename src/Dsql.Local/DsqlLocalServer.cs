@@ -10,12 +10,13 @@ using Dsql.Local.Backend;
 using Dsql.Local.Proxy;
 using Dsql.Local.Rules;
 using Dsql.Npgsql;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Dsql.Local;
 
 /// <summary>
-/// A local Aurora DSQL emulator: a PostgreSQL wire-protocol proxy on loopback, in front of a real PostgreSQL, that checks
+/// A local Aurora DSQL emulator: a PostgreSQL wire-protocol proxy (on loopback unless told otherwise) in front of a real PostgreSQL, that checks
 /// IAM tokens and applies DSQL's dialect, transaction rules and optimistic concurrency.
 /// </summary>
 /// <example>
@@ -34,23 +35,44 @@ public sealed class DsqlLocalServer : IAsyncDisposable
     private readonly ConcurrentDictionary<ClientSession, byte> _sessions = new();
     private readonly ConcurrentDictionary<string, byte> _knownRoles = new(StringComparer.Ordinal);
     private readonly NpgsqlDataSource _backendAdmin;
+    private readonly Action<string>? _log;
+    private readonly string? _ownedTlsDirectory;
     private Task _acceptLoop = Task.CompletedTask;
     private Task _jobLoop = Task.CompletedTask;
     private int _disposed;
 
-    private DsqlLocalServer(DsqlLocalOptions options, TcpListener listener, string backendConnectionString, IAsyncDisposable? ownedBackend, X509Certificate2? certificate)
+    private DsqlLocalServer(DsqlLocalOptions options, TcpListener listener, string backendConnectionString, IAsyncDisposable? ownedBackend, Tls tls)
     {
         _options = options;
         _listener = listener;
         _ownedBackend = ownedBackend;
+        _ownedTlsDirectory = tls.OwnedDirectory;
+        RootCertificatePath = tls.RootCertificatePath;
         BackendConnectionString = backendConnectionString;
         _backendAdmin = NpgsqlDataSource.Create(backendConnectionString);
         Port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        _context = new Context(this, certificate, BackendEndpoint.FromConnectionString(backendConnectionString));
+        var logger = options.LoggerFactory?.CreateLogger("Dsql.Local");
+        _log = logger is null ? null : line => logger.Log(LogLevel.Information, default, line, null, static (text, _) => text);
+        _context = new Context(this, tls.Certificate, BackendEndpoint.FromConnectionString(backendConnectionString));
     }
 
-    /// <summary>The loopback address the emulator listens on.</summary>
-    public string Host => "127.0.0.1";
+    /// <summary>
+    /// The address clients on this machine connect to: the listen address, or loopback when listening on all interfaces.
+    /// </summary>
+    public string Host => _options.ListenAddress switch
+    {
+        var any when any.Equals(IPAddress.Any) => "127.0.0.1",
+        var any when any.Equals(IPAddress.IPv6Any) => "::1",
+        var address => address.ToString(),
+    };
+
+    /// <summary>
+    /// The PEM file of the root certificate that signed the emulator's TLS certificate, for
+    /// <c>SSL Mode=VerifyFull;Root Certificate=…</c>; <see langword="null"/> when TLS is off or the certificate was
+    /// supplied through <see cref="DsqlLocalOptions.Certificate"/>. It lives in <see cref="DsqlLocalOptions.DataDirectory"/>
+    /// (and stays the same across restarts) when one is given, else in a temporary directory deleted on dispose.
+    /// </summary>
+    public string? RootCertificatePath { get; }
 
     /// <summary>The TCP port the emulator listens on.</summary>
     public int Port { get; }
@@ -90,36 +112,32 @@ public sealed class DsqlLocalServer : IAsyncDisposable
             owned = instance;
             backend = instance.ConnectionString;
         }
-        else if (string.Equals(options.Backend, "docker", StringComparison.OrdinalIgnoreCase))
-        {
-            var container = await DockerBackend.StartAsync(cancellationToken).ConfigureAwait(false);
-            owned = container;
-            backend = container.ConnectionString;
-        }
         else
         {
             backend = options.Backend;
         }
 
         TcpListener? listener = null;
+        Tls? tls = null;
         try
         {
             await BootstrapAsync(backend, cancellationToken).ConfigureAwait(false);
-            listener = new TcpListener(IPAddress.Loopback, options.Port);
+            listener = new TcpListener(options.ListenAddress, options.Port);
             listener.Start(512);
-            var certificate = options.NoTls ? null : options.Certificate ?? SelfSignedCertificate.Create();
-            var server = new DsqlLocalServer(options, listener, backend, owned, certificate);
+            tls = Tls.Create(options);
+            var server = new DsqlLocalServer(options, listener, backend, owned, tls);
             server._acceptLoop = server.AcceptLoopAsync();
             server._jobLoop = server.JobLoopAsync();
-            options.Log?.Invoke(
-                $"Dsql.Local listening on 127.0.0.1:{server.Port} (region {options.Region}, endpoint {string.Join("/", options.AcceptedHosts)}, " +
+            server._log?.Invoke(
+                $"Dsql.Local listening on {new IPEndPoint(options.ListenAddress, server.Port)} (region {options.Region}, endpoint {string.Join("/", options.AcceptedHosts)}, " +
                 $"{(options.NoAuth ? "no auth" : "IAM auth, access key ID " + string.Join(", ", options.EffectiveCredentials.Select(c => c.AccessKeyId)))}, " +
-                $"{(options.NoTls ? "no TLS" : "TLS")})");
+                $"{(options.NoTls ? "no TLS" : server.RootCertificatePath is { } root ? "TLS, root certificate " + root : "TLS")})");
             return server;
         }
         catch
         {
             listener?.Stop();
+            tls?.DeleteOwnedDirectory();
             if (owned is not null)
             {
                 await owned.DisposeAsync().ConfigureAwait(false);
@@ -145,7 +163,8 @@ public sealed class DsqlLocalServer : IAsyncDisposable
 
     /// <summary>
     /// An Npgsql connection string for <paramref name="user"/> with a freshly generated token (valid for
-    /// <paramref name="tokenLifetime"/>, 12 hours by default), TLS when enabled, and no reset on close (DSQL refuses DISCARD ALL).
+    /// <paramref name="tokenLifetime"/>, 12 hours by default), TLS when enabled (<c>VerifyFull</c> against
+    /// <see cref="RootCertificatePath"/> when the emulator issued its certificate), and no reset on close (DSQL refuses DISCARD ALL).
     /// </summary>
     /// <param name="user">The role to connect as.</param>
     /// <param name="tokenLifetime">How long the embedded token stays valid.</param>
@@ -159,7 +178,8 @@ public sealed class DsqlLocalServer : IAsyncDisposable
             Database = "postgres",
             Username = user,
             Password = GenerateAuthToken(user, tokenLifetime ?? TimeSpan.FromHours(12)),
-            SslMode = TlsEnabled ? SslMode.Require : SslMode.Disable,
+            SslMode = !TlsEnabled ? SslMode.Disable : RootCertificatePath is null ? SslMode.Require : SslMode.VerifyFull,
+            RootCertificate = RootCertificatePath,
             NoResetOnClose = true,
         };
         return builder.ConnectionString;
@@ -232,6 +252,12 @@ public sealed class DsqlLocalServer : IAsyncDisposable
             await _ownedBackend.DisposeAsync().ConfigureAwait(false);
         }
 
+        if (RootCertificatePath is not null)
+        {
+            _context.Certificate?.Dispose(); // issued here; a supplied certificate belongs to the caller
+        }
+
+        Tls.DeleteDirectory(_ownedTlsDirectory);
         _stopping.Dispose();
     }
 
@@ -330,13 +356,60 @@ public sealed class DsqlLocalServer : IAsyncDisposable
 
         public override TimeSpan MaxTransactionAge => server._options.MaxTransactionAge;
 
-        public override Action<string>? Log => server._options.Log;
+        public override Action<string>? Log => server._log;
 
         public override Task EnsureRoleAsync(string role, CancellationToken cancellationToken) => server.EnsureRoleAsync(role, cancellationToken);
 
         public override void Register(ClientSession session) => server._sessions.TryAdd(session, 0);
 
         public override void Unregister(ClientSession session) => server._sessions.TryRemove(session, out _);
+    }
+
+    /// <summary>The certificate the emulator serves, and where the root that signed it was written (when it issued it).</summary>
+    private sealed record Tls(X509Certificate2? Certificate, string? RootCertificatePath, string? OwnedDirectory)
+    {
+        public static Tls Create(DsqlLocalOptions options)
+        {
+            if (options.NoTls)
+            {
+                return new Tls(null, null, null);
+            }
+
+            if (options.Certificate is not null)
+            {
+                return new Tls(options.Certificate, null, null);
+            }
+
+            var owned = options.DataDirectory is null ? Directory.CreateTempSubdirectory("dsql-local-tls-").FullName : null;
+            var directory = owned ?? Path.Combine(Path.GetFullPath(options.DataDirectory!), "tls");
+            try
+            {
+                var (certificate, root) = LocalCertificateAuthority.Issue(directory, options.CertificateHostNames);
+                return new Tls(certificate, root, owned);
+            }
+            catch
+            {
+                DeleteDirectory(owned);
+                throw;
+            }
+        }
+
+        public void DeleteOwnedDirectory() => DeleteDirectory(OwnedDirectory);
+
+        public static void DeleteDirectory(string? directory)
+        {
+            try
+            {
+                if (directory is not null)
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+            }
+            catch (IOException)
+            {
+                // Already gone, or held open by something else: a temporary directory either way.
+            }
+        }
     }
 
     /// <inheritdoc />

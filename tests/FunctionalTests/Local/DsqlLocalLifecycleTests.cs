@@ -170,10 +170,10 @@ public sealed class DsqlLocalLifecycleTests
 
     private static string EmulatorDll()
     {
-        // The test runs from tests/FunctionalTests/bin/<Configuration>/<tfm>/; the emulator builds beside it.
+        // The test runs from tests/FunctionalTests/bin/<Configuration>/<tfm>/; the dsql-local command builds beside it.
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var configuration = output.Parent!.Name;
-        var path = Path.Combine(RepositoryFiles.RepositoryRoot, "src", "Dsql.Local", "bin", configuration, output.Name, "Dsql.Local.dll");
+        var path = Path.Combine(RepositoryFiles.RepositoryRoot, "src", "Dsql.Local.Tool", "bin", configuration, output.Name, "dsql-local.dll");
         Assert.True(File.Exists(path), $"The emulator was not built at {path}.");
         return path;
     }
