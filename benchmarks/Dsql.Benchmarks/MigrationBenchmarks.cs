@@ -1,13 +1,9 @@
-#pragma warning disable EF1001 // The benchmark wires the internal migration services directly, as the provider does.
-
 using BenchmarkDotNet.Attributes;
 using Dsql.Local;
 using Dsql.Local.Backend;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
@@ -26,8 +22,6 @@ public class MigrationBenchmarks
     private NpgsqlDataSource _emulatorDataSource = null!;
     private PostgresInstance _postgres = null!;
     private NpgsqlDataSource _postgresDataSource = null!;
-    private IServiceProvider _dsqlServices = null!;
-    private IServiceProvider _dsqlNoWaitServices = null!;
     private readonly StatementTimes _times = new();
 
     [GlobalSetup]
@@ -37,9 +31,6 @@ public class MigrationBenchmarks
         _emulatorDataSource = _emulator.CreateDataSource();
         _postgres = await PostgresInstance.StartAsync();
         _postgresDataSource = NpgsqlDataSource.Create(_postgres.ConnectionString);
-        _dsqlServices = new ServiceCollection().AddEntityFrameworkNpgsql().AddDsqlMigrations().BuildServiceProvider();
-        _dsqlNoWaitServices = new ServiceCollection().AddEntityFrameworkNpgsql()
-            .AddDsqlMigrations(new DsqlMigrationsOptions { WaitForJobs = false }).BuildServiceProvider();
     }
 
     [GlobalCleanup]
@@ -77,16 +68,18 @@ public class MigrationBenchmarks
     }
 
     [Benchmark(Description = "DSQL migrator on Dsql.Local, waiting for jobs")]
-    public Task Dsql_on_emulator() => MigrateOnEmulatorAsync(_dsqlServices, _times);
+    public Task Dsql_on_emulator() => MigrateOnEmulatorAsync(waitForJobs: true, _times);
 
     [Benchmark(Description = "DSQL migrator on Dsql.Local, not waiting for jobs")]
-    public Task Dsql_on_emulator_without_waits() => MigrateOnEmulatorAsync(_dsqlNoWaitServices, null);
+    public Task Dsql_on_emulator_without_waits() => MigrateOnEmulatorAsync(waitForJobs: false, null);
 
-    private async Task MigrateOnEmulatorAsync(IServiceProvider services, StatementTimes? times)
+    // The shipped set-up, as an application configures it (default retry strategy included).
+    private async Task MigrateOnEmulatorAsync(bool waitForJobs, StatementTimes? times)
     {
         var builder = new DbContextOptionsBuilder<MigrationBenchContext>()
-            .UseNpgsql(_emulatorDataSource, o => o.MigrationsHistoryTable("__EFMigrationsHistory", MigrationBenchContext.Schema))
-            .UseInternalServiceProvider(services);
+            .UseAuroraDsql(_emulatorDataSource, o => o
+                .WaitForMigrationJobs(waitForJobs)
+                .Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", MigrationBenchContext.Schema)));
         if (times is not null)
         {
             builder.AddInterceptors(times);

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata.Conventions.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Storage.Internal;
@@ -39,7 +40,13 @@ public static class DsqlServiceCollectionExtensions
         services.Replace(ServiceDescriptor.Singleton<IModelValidator, DsqlModelValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Scoped<IConventionSetPlugin, DsqlConventionSetPlugin>());
 
-        services.AddDsqlMigrations();
+        // Migrations read their settings from the context's DsqlOptionsExtension (DsqlMigrationsOptions.Of), which keys
+        // EF's service provider, so nothing here depends on them.
+        services.Replace(ServiceDescriptor.Scoped<IMigrationsSqlGenerator, DsqlMigrationsSqlGenerator>());
+        services.Replace(ServiceDescriptor.Scoped<IHistoryRepository, DsqlHistoryRepository>());
+        services.Replace(ServiceDescriptor.Scoped<IMigrator, DsqlMigrator>());
+        services.Replace(ServiceDescriptor.Scoped<IMigrationCommandExecutor, DsqlMigrationCommandExecutor>());
+        services.TryAddScoped<DsqlCurrentMigration>();
         return services;
     }
 }

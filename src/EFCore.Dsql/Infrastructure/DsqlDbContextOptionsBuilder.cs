@@ -52,14 +52,7 @@ public class DsqlDbContextOptionsBuilder
     /// <summary>The lifetime of each IAM token (1 second to 7 days; default 15 minutes). A token only has to be valid when a connection opens.</summary>
     /// <param name="duration">The lifetime.</param>
     public virtual DsqlDbContextOptionsBuilder TokenDuration(TimeSpan duration)
-    {
-        if (duration < TimeSpan.FromSeconds(1) || duration > TimeSpan.FromDays(7))
-        {
-            throw new ArgumentOutOfRangeException(nameof(duration), duration, DsqlStrings.InvalidTokenDuration(duration));
-        }
-
-        return WithOption(e => e.WithTokenDuration(duration));
-    }
+        => WithOption(e => e.WithTokenDuration(duration));
 
     /// <summary>Retries optimistic-concurrency conflicts and transient failures with the default settings (on by default).</summary>
     public virtual DsqlDbContextOptionsBuilder EnableRetryOnFailure()
@@ -89,13 +82,16 @@ public class DsqlDbContextOptionsBuilder
             throw new ArgumentOutOfRangeException(nameof(maxDelay), maxDelay, DsqlStrings.MaxDelayBelowBase);
         }
 
-        return WithOption(e => e.WithRetryOnFailure(maxRetryCount, baseDelay, maxDelay, errorCodesToAdd));
+        return WithOption(e => e.WithRetry(new DsqlRetrySettings
+        {
+            MaxRetryCount = maxRetryCount, BaseDelay = baseDelay, MaxDelay = maxDelay, ErrorCodesToAdd = errorCodesToAdd?.ToArray() ?? [],
+        }));
     }
 
     /// <summary>
     /// Turns automatic retries off. Operations then fail on the first OCC conflict; retry them yourself.
     /// </summary>
-    public virtual DsqlDbContextOptionsBuilder DisableRetryOnFailure() => WithOption(e => e.WithoutRetryOnFailure());
+    public virtual DsqlDbContextOptionsBuilder DisableRetryOnFailure() => WithOption(e => e.WithRetry(e.Retry with { Enabled = false }));
 
     /// <summary>
     /// The <c>CACHE</c> of identity columns that do not set their own (default 65536). DSQL accepts 1 (strictly
@@ -103,14 +99,7 @@ public class DsqlDbContextOptionsBuilder
     /// </summary>
     /// <param name="cacheSize">1 or at least 65536.</param>
     public virtual DsqlDbContextOptionsBuilder IdentityCacheSize(long cacheSize)
-    {
-        if (cacheSize != 1 && cacheSize < DsqlOptionsExtension.DefaultIdentityCacheSize)
-        {
-            throw new ArgumentOutOfRangeException(nameof(cacheSize), cacheSize, DsqlStrings.InvalidIdentityCache(cacheSize));
-        }
-
-        return WithOption(e => e.WithIdentityCacheSize(cacheSize));
-    }
+        => WithOption(e => e.WithIdentityCacheSize(cacheSize));
 
     /// <summary>
     /// Whether migrations wait (<c>CALL sys.wait_for_job</c>) for each asynchronous index build and constraint
@@ -119,7 +108,7 @@ public class DsqlDbContextOptionsBuilder
     /// </summary>
     /// <param name="wait">Whether to wait.</param>
     public virtual DsqlDbContextOptionsBuilder WaitForMigrationJobs(bool wait = true)
-        => WithOption(e => e.WithWaitForMigrationJobs(wait));
+        => WithOption(e => e.WithMigrations(e.Migrations with { WaitForJobs = wait }));
 
     /// <summary>
     /// How long the migration lock's lease lasts without renewal (default 10 minutes). The holder renews it after every
@@ -127,14 +116,7 @@ public class DsqlDbContextOptionsBuilder
     /// </summary>
     /// <param name="lease">At least one second.</param>
     public virtual DsqlDbContextOptionsBuilder MigrationLockLease(TimeSpan lease)
-    {
-        if (lease < TimeSpan.FromSeconds(1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(lease), lease, DsqlStrings.InvalidMigrationLockLease(lease));
-        }
-
-        return WithOption(e => e.WithMigrationLockLease(lease));
-    }
+        => WithOption(e => e.WithMigrations(e.Migrations with { LockLease = lease }));
 
     /// <summary>Configures the underlying Npgsql provider (command timeout, batching, data-source tweaks…).</summary>
     /// <param name="configure">Receives Npgsql's options builder.</param>

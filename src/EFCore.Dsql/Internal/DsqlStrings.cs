@@ -33,9 +33,6 @@ internal static class DsqlStrings
         "An Aurora DSQL cluster has exactly one database ('postgres'), which always exists; it cannot be created. "
         + "Use EnsureCreated() to create the model's tables, or migrations (Database.Migrate()).";
 
-    public static string InvalidTokenDuration(TimeSpan duration)
-        => $"The IAM token lifetime {duration} is outside what DSQL accepts (1 second to 7 days).";
-
     public static string InvalidIdentityCache(long cache)
         => $"An identity CACHE of {cache} is not accepted by Aurora DSQL: it must be 1 or at least 65536.";
 

@@ -5,13 +5,13 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Migrations;
 
 /// <summary>The lease-row migration lock on plain PostgreSQL: it needs nothing DSQL lacks (no LOCK TABLE, no advisory locks).</summary>
 [Collection(PostgresCollection.Name)]
-public sealed class LeaseLockTests(PostgresFixture fixture)
+public sealed class LeaseLockTests(PostgresFixture fixture) : IDisposable
 {
     private static readonly DsqlMigrationsOptions ShortLease = new()
     {
@@ -19,6 +19,9 @@ public sealed class LeaseLockTests(PostgresFixture fixture)
     };
 
     private readonly string _schema = "lease_" + Guid.NewGuid().ToString("N")[..8];
+    private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(fixture.Instance.ConnectionString);
+
+    public void Dispose() => _dataSource.Dispose();
 
     [Fact]
     public async Task Second_migrator_waits_until_the_first_releases_the_lease()
@@ -84,11 +87,8 @@ public sealed class LeaseLockTests(PostgresFixture fixture)
     }
 
     private DbContext CreateContext(DsqlMigrationsOptions options)
-    {
-        var services = new ServiceCollection().AddEntityFrameworkNpgsql().AddDsqlMigrations(options).BuildServiceProvider();
-        return new DbContext(new DbContextOptionsBuilder()
-            .UseNpgsql(fixture.Instance.ConnectionString, npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", _schema))
-            .UseInternalServiceProvider(services)
+        => new(new DbContextOptionsBuilder()
+            .UseAuroraDsql(_dataSource, dsql => dsql.Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", _schema)))
+            .UseMigrationsOptions(options)
             .Options);
-    }
 }

@@ -1,22 +1,18 @@
-#pragma warning disable EF1001 // The tests wire the internal migration services directly.
+#pragma warning disable EF1001 // The tests set migration options through the internal options extension.
 
-using System.Collections.Concurrent;
 using EFCore.Dsql.FunctionalTests.Infrastructure;
 using EFCore.Dsql.FunctionalTests.Migrations.Shop;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Migrations;
 
-/// <summary>Creates shop contexts against the emulator with the DSQL migration services, and inspects the backend.</summary>
+/// <summary>Creates shop contexts against the emulator, configured with <c>UseAuroraDsql</c>, and inspects the backend.</summary>
 internal static class ShopDatabase
 {
-    private static readonly ConcurrentDictionary<DsqlMigrationsOptions, IServiceProvider> Providers = new();
-
-    /// <summary>A context over <paramref name="dataSource" /> whose migrations run with the DSQL services.</summary>
+    /// <summary>A context over <paramref name="dataSource" /> that does not retry (a test sees every failure).</summary>
     public static ShopContext CreateContext(NpgsqlDataSource dataSource, DsqlMigrationsOptions? options = null, params IInterceptor[] interceptors)
         => CreateContext(dataSource, options, retryOnFailure: false, interceptors);
 
@@ -24,20 +20,20 @@ internal static class ShopDatabase
     public static ShopContext CreateContext(
         NpgsqlDataSource dataSource, DsqlMigrationsOptions? options, bool retryOnFailure, params IInterceptor[] interceptors)
     {
-        var services = Providers.GetOrAdd(options ?? DsqlMigrationsOptions.Default, o => new ServiceCollection()
-            .AddEntityFrameworkNpgsql()
-            .AddDsqlMigrations(o)
-            .BuildServiceProvider(validateScopes: true));
         var builder = new DbContextOptionsBuilder<ShopContext>()
-            .UseNpgsql(dataSource, npgsql =>
+            .UseAuroraDsql(dataSource, dsql =>
             {
-                npgsql.MigrationsHistoryTable("__EFMigrationsHistory", ShopContext.Schema);
+                dsql.Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", ShopContext.Schema));
                 if (retryOnFailure)
                 {
-                    npgsql.EnableRetryOnFailure(3, TimeSpan.FromMilliseconds(50), null);
+                    dsql.EnableRetryOnFailure(3, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(50), null);
+                }
+                else
+                {
+                    dsql.DisableRetryOnFailure();
                 }
             })
-            .UseInternalServiceProvider(services);
+            .UseMigrationsOptions(options ?? DsqlMigrationsOptions.Default);
         if (interceptors.Length > 0)
         {
             builder.AddInterceptors(interceptors);

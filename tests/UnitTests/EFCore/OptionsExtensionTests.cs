@@ -45,6 +45,15 @@ public class OptionsExtensionTests
 
         Assert.False(baseline.ShouldUseSameServiceProvider(changed));
         Assert.NotEqual(baseline.GetServiceProviderHashCode(), changed.GetServiceProviderHashCode());
+        Assert.NotEqual(DebugInfo(baseline), DebugInfo(changed));
+    }
+
+    // EF shows this when contexts keep creating service providers; every setting that splits them must show up in it.
+    private static Dictionary<string, string> DebugInfo(DbContextOptionsExtensionInfo info)
+    {
+        var debugInfo = new Dictionary<string, string>();
+        info.PopulateDebugInfo(debugInfo);
+        return debugInfo;
     }
 
     [Fact]
@@ -54,7 +63,7 @@ public class OptionsExtensionTests
             o => o.Region("us-east-1").WaitForMigrationJobs(false).MigrationLockLease(TimeSpan.FromMinutes(30)),
             "Host=localhost;SSL Mode=Disable");
 
-        var resolved = DsqlMigrationsOptionsResolver.Resolve(options, DsqlMigrationsOptions.Default);
+        var resolved = DsqlMigrationsOptions.Of(options);
 
         Assert.False(resolved.WaitForJobs);
         Assert.Equal(TimeSpan.FromMinutes(30), resolved.LockLease);
@@ -63,8 +72,7 @@ public class OptionsExtensionTests
     [Fact]
     public void Migration_defaults_wait_for_jobs_with_a_ten_minute_lease()
     {
-        var resolved = DsqlMigrationsOptionsResolver.Resolve(
-            TestEndpoints.Options(o => o.Region("us-east-1"), "Host=localhost;SSL Mode=Disable"), DsqlMigrationsOptions.Default);
+        var resolved = DsqlMigrationsOptions.Of(TestEndpoints.Options(o => o.Region("us-east-1"), "Host=localhost;SSL Mode=Disable"));
 
         Assert.True(resolved.WaitForJobs);
         Assert.Equal(TimeSpan.FromMinutes(10), resolved.LockLease);
@@ -123,9 +131,9 @@ public class OptionsExtensionTests
         var original = new DsqlOptionsExtension();
         var changed = original.WithRegion("eu-west-1").WithIdentityCacheSize(1);
 
-        Assert.Null(original.Region);
+        Assert.Null(original.Auth.Region);
         Assert.Equal(DsqlOptionsExtension.DefaultIdentityCacheSize, original.IdentityCacheSize);
-        Assert.Equal(("eu-west-1", 1L), (changed.Region, changed.IdentityCacheSize));
+        Assert.Equal(("eu-west-1", 1L), (changed.Auth.Region, changed.IdentityCacheSize));
     }
 
     [Fact]

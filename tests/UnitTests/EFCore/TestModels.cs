@@ -64,7 +64,12 @@ public static class TestEndpoints
     public static readonly AWSCredentials Credentials = new BasicAWSCredentials("AKIDEXAMPLE", SecretKey);
 
     public static DbContextOptions<DbContext> Options(Action<DsqlDbContextOptionsBuilder>? dsql = null, string source = Endpoint)
-        => new DbContextOptionsBuilder<DbContext>().UseAuroraDsql(source, o =>
+        => Options<DbContext>(dsql, source);
+
+    /// <summary>The shipped set-up (<c>UseAuroraDsql</c>) with the shared test credentials; nothing connects until a test opens a connection.</summary>
+    public static DbContextOptions<TContext> Options<TContext>(Action<DsqlDbContextOptionsBuilder>? dsql = null, string source = Endpoint)
+        where TContext : DbContext
+        => new DbContextOptionsBuilder<TContext>().UseAuroraDsql(source, o =>
         {
             o.Credentials(Credentials);
             dsql?.Invoke(o);

@@ -92,7 +92,7 @@ public class DsqlHistoryRepositoryTests
     [Fact]
     public void Lock_lease_shorter_than_a_second_is_refused()
         => Assert.Contains("at least one second", Assert.Throws<ArgumentOutOfRangeException>(
-            () => new DsqlMigrationsOptions { LockLease = TimeSpan.FromMilliseconds(10) }.Validate()).Message);
+            () => new DsqlMigrationsOptions { LockLease = TimeSpan.FromMilliseconds(10) }).Message);
 
     [Fact]
     public void Index_state_sql_reads_validity_and_the_running_build_job()
@@ -120,54 +120,25 @@ public class DsqlHistoryRepositoryTests
         => Assert.Equal("CALL sys.wait_for_job('77e6id3hjbasddybtihl43gega')", DsqlJobMigrationCommand.WaitSql("77e6id3hjbasddybtihl43gega"));
 }
 
-public class DsqlMigrationsOptionsResolverTests
+public class DsqlMigrationsOptionsTests
 {
     [Fact]
-    public void Options_carried_by_a_context_options_extension_win_over_the_registered_ones()
+    public void Options_configured_in_UseAuroraDsql_reach_the_migration_services()
     {
-        var configured = new DsqlMigrationsOptions { WaitForJobs = false, LockLease = TimeSpan.FromMinutes(30) };
-        var builder = new DbContextOptionsBuilder().UseNpgsql("Host=localhost");
-        ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new MigrationsOptionsExtension(configured));
+        using var context = new DbContext(EFCore.TestEndpoints.Options(o => o.WaitForMigrationJobs(false).MigrationLockLease(TimeSpan.FromMinutes(30))));
 
-        Assert.Same(configured, DsqlMigrationsOptionsResolver.Resolve(builder.Options, DsqlMigrationsOptions.Default));
+        var options = DsqlMigrationsOptions.Of(context.GetService<IDbContextOptions>());
+
+        Assert.Equal(new DsqlMigrationsOptions { WaitForJobs = false, LockLease = TimeSpan.FromMinutes(30) }, options);
+        Assert.Contains(
+            "interval '1800 seconds'", ((DsqlHistoryRepository)context.GetService<IHistoryRepository>()).LockSql.RecordProgress("me", null, 0));
     }
 
     [Fact]
-    public void Registered_options_apply_when_no_extension_carries_any()
-    {
-        var registered = new DsqlMigrationsOptions { WaitForJobs = false };
-        var options = new DbContextOptionsBuilder().UseNpgsql("Host=localhost").Options;
+    public void A_context_without_the_dsql_extension_gets_the_default_migration_options()
+        => Assert.Same(DsqlMigrationsOptions.Default, DsqlMigrationsOptions.Of(new DbContextOptionsBuilder().UseNpgsql("Host=localhost").Options));
 
-        Assert.Same(registered, DsqlMigrationsOptionsResolver.Resolve(options, registered));
-    }
-
-    private sealed class MigrationsOptionsExtension(DsqlMigrationsOptions options) : IDbContextOptionsExtension, IDsqlMigrationsOptionsSource
-    {
-        public DsqlMigrationsOptions? MigrationsOptions => options;
-
-        public DbContextOptionsExtensionInfo Info => new ExtensionInfo(this);
-
-        public void ApplyServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services)
-        {
-        }
-
-        public void Validate(IDbContextOptions options)
-        {
-        }
-
-        private sealed class ExtensionInfo(IDbContextOptionsExtension extension) : DbContextOptionsExtensionInfo(extension)
-        {
-            public override bool IsDatabaseProvider => false;
-
-            public override string LogFragment => "";
-
-            public override int GetServiceProviderHashCode() => 0;
-
-            public override bool ShouldUseSameServiceProvider(DbContextOptionsExtensionInfo other) => other is ExtensionInfo;
-
-            public override void PopulateDebugInfo(IDictionary<string, string> debugInfo)
-            {
-            }
-        }
-    }
+    [Fact]
+    public void Lock_retry_delay_must_be_positive()
+        => Assert.Throws<ArgumentOutOfRangeException>(() => new DsqlMigrationsOptions { LockRetryMaxDelay = TimeSpan.Zero });
 }

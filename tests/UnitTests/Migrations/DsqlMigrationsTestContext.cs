@@ -1,27 +1,19 @@
 #pragma warning disable EF1001 // The tests exercise the internal migration services directly.
 
+using EFCore.Dsql.UnitTests.EFCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Migrations.Operations;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace EFCore.Dsql.UnitTests.Migrations;
 
-/// <summary>An offline context whose internal service provider has Npgsql plus the DSQL migration services.</summary>
+/// <summary>An offline context configured as applications do, with <c>UseAuroraDsql</c>; it never opens a connection.</summary>
 internal sealed class DsqlMigrationsTestContext : DbContext
 {
-    private static readonly IServiceProvider Services = new ServiceCollection()
-        .AddEntityFrameworkNpgsql()
-        .AddDsqlMigrations()
-        .BuildServiceProvider(validateScopes: true);
-
     public DsqlMigrationsTestContext()
-        : base(new DbContextOptionsBuilder<DsqlMigrationsTestContext>()
-            .UseNpgsql("Host=localhost;Database=postgres;Username=admin")
-            .UseInternalServiceProvider(Services)
-            .Options)
+        : base(TestEndpoints.Options<DsqlMigrationsTestContext>())
     {
     }
 
@@ -29,9 +21,8 @@ internal sealed class DsqlMigrationsTestContext : DbContext
     public static IReadOnlyList<MigrationCommand> Generate(string? migrationId, params MigrationOperation[] operations)
     {
         using var context = new DsqlMigrationsTestContext();
-        var generator = (DsqlMigrationsSqlGenerator)context.GetService<IMigrationsSqlGenerator>();
-        generator.MigrationId = migrationId;
-        return generator.Generate(operations);
+        using var _ = context.GetService<DsqlCurrentMigration>().Begin(migrationId);
+        return context.GetService<IMigrationsSqlGenerator>().Generate(operations);
     }
 
     /// <summary>Generates the commands for the operations, outside of any migration.</summary>

@@ -1,10 +1,10 @@
 #pragma warning disable EF1001 // The tests exercise the internal migration services directly.
 
+using EFCore.Dsql.UnitTests.EFCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace EFCore.Dsql.UnitTests.Migrations;
 
@@ -73,16 +73,8 @@ public class DsqlMigratorScriptTests
 
     private sealed class ScriptTestContext : DbContext
     {
-        private static readonly IServiceProvider Services = new ServiceCollection()
-            .AddEntityFrameworkNpgsql()
-            .AddDsqlMigrations()
-            .BuildServiceProvider(validateScopes: true);
-
         public ScriptTestContext()
-            : base(new DbContextOptionsBuilder<ScriptTestContext>()
-                .UseNpgsql("Host=localhost;Database=postgres;Username=admin")
-                .UseInternalServiceProvider(Services)
-                .Options)
+            : base(TestEndpoints.Options<ScriptTestContext>())
         {
         }
     }

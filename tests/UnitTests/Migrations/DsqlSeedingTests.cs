@@ -1,12 +1,12 @@
 #pragma warning disable EF1001 // The tests exercise the internal migration services directly.
 
+using EFCore.Dsql.UnitTests.EFCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Migrations.Operations;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace EFCore.Dsql.UnitTests.Migrations;
 
@@ -58,16 +58,8 @@ public class DsqlSeedingTests
 
     private sealed class SeedContext : DbContext
     {
-        private static readonly IServiceProvider Services = new ServiceCollection()
-            .AddEntityFrameworkNpgsql()
-            .AddDsqlMigrations()
-            .BuildServiceProvider(validateScopes: true);
-
         public SeedContext()
-            : base(new DbContextOptionsBuilder<SeedContext>()
-                .UseNpgsql("Host=localhost;Database=postgres;Username=admin")
-                .UseInternalServiceProvider(Services)
-                .Options)
+            : base(TestEndpoints.Options<SeedContext>())
         {
         }
 

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text;
 using Amazon.Runtime;
 using Dsql.Npgsql;
@@ -10,10 +9,12 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 namespace Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 
 /// <summary>
-/// The Aurora DSQL settings of a <see cref="DbContextOptions"/>; immutable (every <c>With…</c> returns a copy).
+/// The Aurora DSQL settings of a <see cref="DbContextOptions"/>; immutable (every <c>With…</c> returns a copy). The
+/// settings are kept in groups (<see cref="Auth"/>, <see cref="Retry"/>, <see cref="Migrations"/>), each an immutable
+/// record that checks its values, so copying, comparing and describing the extension cannot miss a setting.
 /// </summary>
 /// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
-public class DsqlOptionsExtension : IDbContextOptionsExtension, IDsqlMigrationsOptionsSource
+public class DsqlOptionsExtension : IDbContextOptionsExtension
 {
     /// <summary>The identity <c>CACHE</c> used when none is configured: 65536, the smallest value above 1 DSQL accepts.</summary>
     public const long DefaultIdentityCacheSize = 65_536;
@@ -33,18 +34,10 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension, IDsqlMigrationsO
         ConnectionSource = copyFrom.ConnectionSource;
         BaseConnectionOptions = copyFrom.BaseConnectionOptions;
         UsesExternalDataSource = copyFrom.UsesExternalDataSource;
-        Region = copyFrom.Region;
-        Profile = copyFrom.Profile;
-        Credentials = copyFrom.Credentials;
-        TokenDuration = copyFrom.TokenDuration;
-        RetryOnFailure = copyFrom.RetryOnFailure;
-        MaxRetryCount = copyFrom.MaxRetryCount;
-        BaseRetryDelay = copyFrom.BaseRetryDelay;
-        MaxRetryDelay = copyFrom.MaxRetryDelay;
-        ErrorCodesToAdd = copyFrom.ErrorCodesToAdd;
+        Auth = copyFrom.Auth;
+        Retry = copyFrom.Retry;
         IdentityCacheSize = copyFrom.IdentityCacheSize;
-        WaitForMigrationJobs = copyFrom.WaitForMigrationJobs;
-        MigrationLockLease = copyFrom.MigrationLockLease;
+        Migrations = copyFrom.Migrations;
     }
 
     /// <summary>What was passed to <c>UseAuroraDsql</c>: an endpoint, a cluster ID or a connection string.</summary>
@@ -53,56 +46,28 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension, IDsqlMigrationsO
     /// <summary>The connector options passed to <c>UseAuroraDsql</c>, when those were used instead of a string.</summary>
     public virtual DsqlConnectionOptions? BaseConnectionOptions { get; private set; }
 
+    /// <summary>Whether the application passed its own <c>NpgsqlDataSource</c> (which then owns authentication).</summary>
+    public virtual bool UsesExternalDataSource { get; private set; }
+
     /// <summary>
     /// The connector options this context connects with: the string or options given to <c>UseAuroraDsql</c>, with the
-    /// builder's region, profile, credentials and token lifetime applied; <see langword="null"/> with an application
-    /// data source. Equal options share one data source; any difference (credentials by reference) gets its own.
+    /// <see cref="Auth"/> overrides applied; <see langword="null"/> with an application data source. Equal options share
+    /// one data source; any difference (credentials by reference) gets its own.
     /// </summary>
     /// <exception cref="ArgumentException">The endpoint or region is invalid (the message says how to fix it).</exception>
     public virtual DsqlConnectionOptions? ConnectionOptions => _resolved ??= Resolve(ConnectionSource);
 
-    /// <summary>Whether the application passed its own <c>NpgsqlDataSource</c> (which then owns authentication).</summary>
-    public virtual bool UsesExternalDataSource { get; private set; }
+    /// <summary>Region, profile, credentials and token lifetime given to the options builder.</summary>
+    public virtual DsqlAuthSettings Auth { get; private set; } = DsqlAuthSettings.None;
 
-    /// <summary>The AWS region; inferred from the endpoint when <see langword="null"/>.</summary>
-    public virtual string? Region { get; private set; }
-
-    /// <summary>The AWS shared-config profile to take credentials from.</summary>
-    public virtual string? Profile { get; private set; }
-
-    /// <summary>The AWS credentials to sign tokens with; the default AWS credential chain when <see langword="null"/>.</summary>
-    public virtual AWSCredentials? Credentials { get; private set; }
-
-    /// <summary>The IAM token lifetime; 900 seconds when <see langword="null"/>.</summary>
-    public virtual TimeSpan? TokenDuration { get; private set; }
-
-    /// <summary>Whether <see cref="DsqlRetryingExecutionStrategy"/> is the default strategy (on unless disabled).</summary>
-    public virtual bool RetryOnFailure { get; private set; } = true;
-
-    /// <summary>The retry limit.</summary>
-    public virtual int MaxRetryCount { get; private set; } = DsqlRetryingExecutionStrategy.DefaultMaxRetryCount;
-
-    /// <summary>The base delay of the backoff.</summary>
-    public virtual TimeSpan BaseRetryDelay { get; private set; } = DsqlRetryingExecutionStrategy.DefaultBaseDelay;
-
-    /// <summary>The cap on a single delay.</summary>
-    public virtual TimeSpan MaxRetryDelay { get; private set; } = DsqlRetryingExecutionStrategy.DefaultMaxDelay;
-
-    /// <summary>Extra SQLSTATEs to retry.</summary>
-    public virtual IReadOnlyList<string> ErrorCodesToAdd { get; private set; } = [];
+    /// <summary>Whether and how operations are retried.</summary>
+    public virtual DsqlRetrySettings Retry { get; private set; } = DsqlRetrySettings.Default;
 
     /// <summary>The <c>CACHE</c> of identity columns that do not configure their own.</summary>
     public virtual long IdentityCacheSize { get; private set; } = DefaultIdentityCacheSize;
 
-    /// <summary>Whether migrations wait for each index build and constraint validation job before the next statement (on by default).</summary>
-    public virtual bool WaitForMigrationJobs { get; private set; } = DsqlMigrationsOptions.Default.WaitForJobs;
-
-    /// <summary>How long the migration lock's lease lasts without renewal (a crashed holder's lease expires after it).</summary>
-    public virtual TimeSpan MigrationLockLease { get; private set; } = DsqlMigrationsOptions.Default.LockLease;
-
-    /// <inheritdoc />
-    DsqlMigrationsOptions? IDsqlMigrationsOptionsSource.MigrationsOptions
-        => new() { WaitForJobs = WaitForMigrationJobs, LockLease = MigrationLockLease };
+    /// <summary>How migrations wait for jobs and hold their lock.</summary>
+    public virtual DsqlMigrationsOptions Migrations { get; private set; } = DsqlMigrationsOptions.Default;
 
     /// <inheritdoc />
     public virtual DbContextOptionsExtensionInfo Info => _info ??= new ExtensionInfo(this);
@@ -128,81 +93,59 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension, IDsqlMigrationsO
     /// </summary>
     /// <param name="connectionSource">An endpoint, cluster ID or connection string; <see langword="null"/> for the configured one.</param>
     public virtual DsqlConnectionOptions? Resolve(string? connectionSource)
-    {
-        var options = connectionSource is not null ? DsqlConnectionOptions.Parse(connectionSource, Region) : BaseConnectionOptions;
-        if (options is null)
-        {
-            return null;
-        }
-
-        if (connectionSource is null && Region is not null)
-        {
-            options = options.WithRegion(Region);
-        }
-
-        if (Profile is not null)
-        {
-            options = options.WithProfile(Profile);
-        }
-
-        if (Credentials is not null)
-        {
-            options = options.WithCredentials(Credentials);
-        }
-
-        if (TokenDuration is { } duration)
-        {
-            options = options.WithTokenDuration(duration);
-        }
-
-        return options;
-    }
+        => connectionSource is not null
+            ? Auth.ApplyTo(DsqlConnectionOptions.Parse(connectionSource, Auth.Region), includeRegion: false)
+            : BaseConnectionOptions is { } options ? Auth.ApplyTo(options, includeRegion: true) : null;
 
     /// <summary>Returns a copy with a region.</summary>
     /// <param name="region">The AWS region.</param>
-    public virtual DsqlOptionsExtension WithRegion(string? region) => With(e => e.Region = region);
+    public virtual DsqlOptionsExtension WithRegion(string? region) => WithAuth(Auth with { Region = region });
 
     /// <summary>Returns a copy with a profile.</summary>
     /// <param name="profile">The profile name.</param>
-    public virtual DsqlOptionsExtension WithProfile(string? profile) => With(e => e.Profile = profile);
+    public virtual DsqlOptionsExtension WithProfile(string? profile) => WithAuth(Auth with { Profile = profile });
 
     /// <summary>Returns a copy with credentials.</summary>
     /// <param name="credentials">The credentials.</param>
-    public virtual DsqlOptionsExtension WithCredentials(AWSCredentials? credentials) => With(e => e.Credentials = credentials);
+    public virtual DsqlOptionsExtension WithCredentials(AWSCredentials? credentials) => WithAuth(Auth with { Credentials = credentials });
 
-    /// <summary>Returns a copy with a token lifetime.</summary>
+    /// <summary>Returns a copy with a token lifetime, which must lie within the connector's bounds.</summary>
     /// <param name="duration">The lifetime.</param>
-    public virtual DsqlOptionsExtension WithTokenDuration(TimeSpan? duration) => With(e => e.TokenDuration = duration);
+    /// <exception cref="ArgumentOutOfRangeException">The lifetime is not a whole number of seconds from 1 second to 7 days.</exception>
+    public virtual DsqlOptionsExtension WithTokenDuration(TimeSpan? duration)
+    {
+        if (duration is { } value)
+        {
+            DsqlAuthTokenGenerator.ValidateExpiresIn(value, nameof(duration));
+        }
+
+        return WithAuth(Auth with { TokenDuration = duration });
+    }
+
+    /// <summary>Returns a copy with other authentication settings.</summary>
+    /// <param name="auth">The settings.</param>
+    public virtual DsqlOptionsExtension WithAuth(DsqlAuthSettings auth) => With(e => e.Auth = auth);
 
     /// <summary>Returns a copy with retry settings.</summary>
-    /// <param name="maxRetryCount">The retry limit.</param>
-    /// <param name="baseDelay">The base delay.</param>
-    /// <param name="maxDelay">The cap on a single delay.</param>
-    /// <param name="errorCodesToAdd">Extra SQLSTATEs to retry.</param>
-    public virtual DsqlOptionsExtension WithRetryOnFailure(int maxRetryCount, TimeSpan baseDelay, TimeSpan maxDelay, IEnumerable<string>? errorCodesToAdd)
-        => With(e =>
-        {
-            e.RetryOnFailure = true;
-            e.MaxRetryCount = maxRetryCount;
-            e.BaseRetryDelay = baseDelay;
-            e.MaxRetryDelay = maxDelay;
-            e.ErrorCodesToAdd = errorCodesToAdd?.ToArray() ?? [];
-        });
-
-    /// <summary>Returns a copy with retrying switched off.</summary>
-    public virtual DsqlOptionsExtension WithoutRetryOnFailure() => With(e => e.RetryOnFailure = false);
+    /// <param name="retry">The settings.</param>
+    public virtual DsqlOptionsExtension WithRetry(DsqlRetrySettings retry) => With(e => e.Retry = retry);
 
     /// <summary>Returns a copy with an identity cache size.</summary>
     /// <param name="cacheSize">1 or at least 65536.</param>
-    public virtual DsqlOptionsExtension WithIdentityCacheSize(long cacheSize) => With(e => e.IdentityCacheSize = cacheSize);
+    /// <exception cref="ArgumentOutOfRangeException">DSQL does not accept the value.</exception>
+    public virtual DsqlOptionsExtension WithIdentityCacheSize(long cacheSize)
+    {
+        if (cacheSize != 1 && cacheSize < DefaultIdentityCacheSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cacheSize), cacheSize, DsqlStrings.InvalidIdentityCache(cacheSize));
+        }
 
-    /// <summary>Returns a copy that does (or does not) wait for index builds and constraint validations during migrations.</summary>
-    /// <param name="wait">Whether to wait.</param>
-    public virtual DsqlOptionsExtension WithWaitForMigrationJobs(bool wait) => With(e => e.WaitForMigrationJobs = wait);
+        return With(e => e.IdentityCacheSize = cacheSize);
+    }
 
-    /// <summary>Returns a copy with a migration lock lease.</summary>
-    /// <param name="lease">At least one second.</param>
-    public virtual DsqlOptionsExtension WithMigrationLockLease(TimeSpan lease) => With(e => e.MigrationLockLease = lease);
+    /// <summary>Returns a copy with other migration settings.</summary>
+    /// <param name="migrations">The settings.</param>
+    public virtual DsqlOptionsExtension WithMigrations(DsqlMigrationsOptions migrations) => With(e => e.Migrations = migrations);
 
     /// <summary>Creates a copy; override in a derived extension.</summary>
     protected virtual DsqlOptionsExtension Clone() => new(this);
@@ -210,32 +153,18 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension, IDsqlMigrationsO
     /// <inheritdoc />
     public virtual void ApplyServices(IServiceCollection services) => services.AddEntityFrameworkDsql();
 
-    /// <inheritdoc />
+    /// <summary>Checks the settings that are only wrong together (each value is checked when it is set).</summary>
+    /// <param name="options">The context options.</param>
     public virtual void Validate(IDbContextOptions options)
     {
-        if (Profile is not null && Credentials is not null)
+        if (Auth is { Profile: not null, Credentials: not null })
         {
             throw new InvalidOperationException(DsqlStrings.ProfileAndCredentials);
         }
 
-        if (UsesExternalDataSource && (Region ?? Profile ?? (object?)Credentials ?? TokenDuration) is not null)
+        if (UsesExternalDataSource && !Auth.IsEmpty)
         {
             throw new InvalidOperationException(DsqlStrings.DataSourceAndAuthSettings);
-        }
-
-        if (TokenDuration is { } duration && (duration < TimeSpan.FromSeconds(1) || duration > TimeSpan.FromDays(7)))
-        {
-            throw new InvalidOperationException(DsqlStrings.InvalidTokenDuration(duration));
-        }
-
-        if (IdentityCacheSize != 1 && IdentityCacheSize < DefaultIdentityCacheSize)
-        {
-            throw new InvalidOperationException(DsqlStrings.InvalidIdentityCache(IdentityCacheSize));
-        }
-
-        if (MigrationLockLease < TimeSpan.FromSeconds(1))
-        {
-            throw new InvalidOperationException(DsqlStrings.InvalidMigrationLockLease(MigrationLockLease));
         }
 
         if (options.FindExtension<NpgsqlOptionsExtension>() is { } npgsql)
@@ -263,6 +192,7 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension, IDsqlMigrationsO
     private sealed class ExtensionInfo(DsqlOptionsExtension extension) : DbContextOptionsExtensionInfo(extension)
     {
         private string? _logFragment;
+        private (string Name, object? Value)[]? _serviceProviderSettings;
 
         private new DsqlOptionsExtension Extension => (DsqlOptionsExtension)base.Extension;
 
@@ -270,65 +200,49 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension, IDsqlMigrationsO
 
         public override string LogFragment => _logFragment ??= BuildLogFragment();
 
-        // Everything that changes a singleton service or the model: auth settings shape the data sources, the identity
-        // cache shapes the model, and retry settings are cheap to include. Credentials compare by reference.
+        // Everything that changes a singleton service or the model, listed once: the hash, the equality and the debug
+        // info all read this list. Auth settings shape the data sources (the resolved ones: a setting may come from the
+        // connection string), the identity cache shapes the model, the other groups are cheap to include whole.
+        // Fixed credentials compare by value, others (and the clock) by reference.
+        private (string Name, object? Value)[] ServiceProviderSettings()
+        {
+            var auth = Extension.ConnectionOptions;
+            return _serviceProviderSettings ??=
+            [
+                (nameof(UsesExternalDataSource), Extension.UsesExternalDataSource),
+                (nameof(DsqlConnectionOptions.Region), auth?.Region),
+                (nameof(DsqlConnectionOptions.Profile), auth?.Profile),
+                (nameof(DsqlConnectionOptions.Credentials), DsqlCredentialIdentity.Of(auth?.Credentials)),
+                (nameof(DsqlConnectionOptions.TokenDuration), auth?.TokenDuration),
+                (nameof(DsqlConnectionOptions.TimeProvider), auth?.TimeProvider),
+                (nameof(Retry), Extension.Retry),
+                (nameof(IdentityCacheSize), Extension.IdentityCacheSize),
+                (nameof(Migrations), Extension.Migrations),
+            ];
+        }
+
         public override int GetServiceProviderHashCode()
         {
             var hash = new HashCode();
-            var auth = Extension.ConnectionOptions;
-            hash.Add(Extension.UsesExternalDataSource);
-            hash.Add(auth?.Region);
-            hash.Add(auth?.Profile);
-            hash.Add(DsqlCredentialIdentity.Of(auth?.Credentials));
-            hash.Add(auth?.TokenDuration);
-            hash.Add(auth?.TimeProvider is null ? 0 : RuntimeHelpers.GetHashCode(auth.TimeProvider));
-            hash.Add(Extension.RetryOnFailure);
-            hash.Add(Extension.MaxRetryCount);
-            hash.Add(Extension.BaseRetryDelay);
-            hash.Add(Extension.MaxRetryDelay);
-            foreach (var code in Extension.ErrorCodesToAdd)
+            foreach (var (_, value) in ServiceProviderSettings())
             {
-                hash.Add(code);
+                hash.Add(value);
             }
 
-            hash.Add(Extension.IdentityCacheSize);
-            hash.Add(Extension.WaitForMigrationJobs);
-            hash.Add(Extension.MigrationLockLease);
             return hash.ToHashCode();
         }
 
         public override bool ShouldUseSameServiceProvider(DbContextOptionsExtensionInfo other)
             => other is ExtensionInfo otherInfo
-                && Extension.UsesExternalDataSource == otherInfo.Extension.UsesExternalDataSource
-                && SameAuth(Extension.ConnectionOptions, otherInfo.Extension.ConnectionOptions)
-                && Extension.RetryOnFailure == otherInfo.Extension.RetryOnFailure
-                && Extension.MaxRetryCount == otherInfo.Extension.MaxRetryCount
-                && Extension.BaseRetryDelay == otherInfo.Extension.BaseRetryDelay
-                && Extension.MaxRetryDelay == otherInfo.Extension.MaxRetryDelay
-                && Extension.ErrorCodesToAdd.SequenceEqual(otherInfo.Extension.ErrorCodesToAdd)
-                && Extension.IdentityCacheSize == otherInfo.Extension.IdentityCacheSize
-                && Extension.WaitForMigrationJobs == otherInfo.Extension.WaitForMigrationJobs
-                && Extension.MigrationLockLease == otherInfo.Extension.MigrationLockLease;
+                && ServiceProviderSettings().Select(s => s.Value).SequenceEqual(otherInfo.ServiceProviderSettings().Select(s => s.Value));
 
-        // The settings that shape tokens; the endpoint itself is not needed here (the data-source manager keys by all options).
-        private static bool SameAuth(DsqlConnectionOptions? a, DsqlConnectionOptions? b)
-            => a?.Region == b?.Region
-                && a?.Profile == b?.Profile
-                && Equals(DsqlCredentialIdentity.Of(a?.Credentials), DsqlCredentialIdentity.Of(b?.Credentials))
-                && a?.TokenDuration == b?.TokenDuration
-                && ReferenceEquals(a?.TimeProvider, b?.TimeProvider);
-
+        // Hash codes only: the values may include credentials.
         public override void PopulateDebugInfo(IDictionary<string, string> debugInfo)
         {
-            var auth = Extension.ConnectionOptions;
-            debugInfo["Dsql:Region"] = (auth?.Region ?? "").GetHashCode().ToString();
-            debugInfo["Dsql:Profile"] = (auth?.Profile ?? "").GetHashCode().ToString();
-            debugInfo["Dsql:Credentials"] = (DsqlCredentialIdentity.Of(auth?.Credentials)?.GetHashCode() ?? 0).ToString();
-            debugInfo["Dsql:TokenDuration"] = (auth?.TokenDuration).GetHashCode().ToString();
-            debugInfo["Dsql:RetryOnFailure"] = Extension.RetryOnFailure.GetHashCode().ToString();
-            debugInfo["Dsql:IdentityCacheSize"] = Extension.IdentityCacheSize.GetHashCode().ToString();
-            debugInfo["Dsql:WaitForMigrationJobs"] = Extension.WaitForMigrationJobs.GetHashCode().ToString();
-            debugInfo["Dsql:MigrationLockLease"] = Extension.MigrationLockLease.GetHashCode().ToString();
+            foreach (var (name, value) in ServiceProviderSettings())
+            {
+                debugInfo["Dsql:" + name] = (value?.GetHashCode() ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
         }
 
         // Never includes credentials: only whether they were given.
@@ -354,7 +268,7 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension, IDsqlMigrationsO
                 builder.Append("DataSource=application ");
             }
 
-            builder.Append(Extension.RetryOnFailure ? $"MaxRetryCount={Extension.MaxRetryCount} " : "RetryOnFailure=false ");
+            builder.Append(Extension.Retry.Enabled ? $"MaxRetryCount={Extension.Retry.MaxRetryCount} " : "RetryOnFailure=false ");
             builder.Append("IdentityCache=").Append(Extension.IdentityCacheSize).Append(' ');
             return builder.ToString();
         }

@@ -21,10 +21,10 @@ internal sealed class DsqlHistoryRepository : NpgsqlHistoryRepository, IHistoryR
     private readonly DsqlMigrationsOptions _options;
 
     /// <summary>Creates the repository.</summary>
-    public DsqlHistoryRepository(HistoryRepositoryDependencies dependencies, DsqlMigrationsOptions options)
+    public DsqlHistoryRepository(HistoryRepositoryDependencies dependencies)
         : base(dependencies)
     {
-        _options = DsqlMigrationsOptionsResolver.Resolve(dependencies.Options, options);
+        _options = DsqlMigrationsOptions.Of(dependencies.Options);
         LockSql = new DsqlMigrationLockSql(
             SqlGenerationHelper.DelimitIdentifier(DsqlMigrationLockSql.DefaultTableName, TableSchema),
             SqlGenerationHelper.DelimitIdentifier("PK_" + DsqlMigrationLockSql.DefaultTableName),

@@ -23,11 +23,11 @@ internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
     private readonly DsqlMigrationsOptions _options;
 
     /// <summary>Creates the executor.</summary>
-    public DsqlMigrationCommandExecutor(IExecutionStrategy executionStrategy, DsqlMigrationsOptions options, IDbContextOptions contextOptions)
+    public DsqlMigrationCommandExecutor(IExecutionStrategy executionStrategy, IDbContextOptions contextOptions)
         : base(executionStrategy)
     {
         _executionStrategy = executionStrategy;
-        _options = DsqlMigrationsOptionsResolver.Resolve(contextOptions, options);
+        _options = DsqlMigrationsOptions.Of(contextOptions);
     }
 
     /// <inheritdoc />

@@ -1,8 +1,18 @@
+using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+
 namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 
-/// <summary>How migrations behave on Aurora DSQL. Immutable; registered as a singleton by <see cref="DsqlMigrationsServices" />.</summary>
-internal sealed record DsqlMigrationsOptions
+/// <summary>
+///     How migrations behave on Aurora DSQL: one group of the context's <see cref="DsqlOptionsExtension" />, set through
+///     <c>UseAuroraDsql(…, o => o.WaitForMigrationJobs(…).MigrationLockLease(…))</c>. Immutable; each value is checked when it is set.
+/// </summary>
+/// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
+public sealed record DsqlMigrationsOptions
 {
+    private readonly TimeSpan _lockLease = TimeSpan.FromMinutes(10);
+    private readonly TimeSpan _lockRetryMaxDelay = TimeSpan.FromSeconds(5);
+
     /// <summary>The defaults: wait for every index build and constraint validation, 10-minute lease.</summary>
     public static DsqlMigrationsOptions Default { get; } = new();
 
@@ -13,29 +23,30 @@ internal sealed record DsqlMigrationsOptions
     public bool WaitForJobs { get; init; } = true;
 
     /// <summary>
-    ///     How long the migration lock's lease lasts without renewal. The holder renews it after every statement; another
-    ///     migrator takes over a lease that expired (its holder crashed) and resumes the interrupted migration.
+    ///     How long the migration lock's lease lasts without renewal (at least one second). The holder renews it after every
+    ///     statement; another migrator takes over a lease that expired (its holder crashed) and resumes the interrupted migration.
     /// </summary>
-    public TimeSpan LockLease { get; init; } = TimeSpan.FromMinutes(10);
-
-    /// <summary>The longest pause between two attempts to take a lock that another migrator holds.</summary>
-    public TimeSpan LockRetryMaxDelay { get; init; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>Throws when a value cannot work.</summary>
-    public DsqlMigrationsOptions Validate()
+    /// <exception cref="ArgumentOutOfRangeException">The lease is shorter than one second.</exception>
+    public TimeSpan LockLease
     {
-        if (LockLease < TimeSpan.FromSeconds(1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(LockLease), LockLease,
-                "The migration lock lease must last at least one second; the default is 10 minutes.");
-        }
-
-        if (LockRetryMaxDelay <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(LockRetryMaxDelay), LockRetryMaxDelay,
-                "The migration lock retry delay must be positive; the default is 5 seconds.");
-        }
-
-        return this;
+        get => _lockLease;
+        init => _lockLease = value >= TimeSpan.FromSeconds(1)
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(LockLease), value, DsqlStrings.InvalidMigrationLockLease(value));
     }
+
+    /// <summary>The longest pause between two attempts to take a lock that another migrator holds (positive).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The delay is not positive.</exception>
+    public TimeSpan LockRetryMaxDelay
+    {
+        get => _lockRetryMaxDelay;
+        init => _lockRetryMaxDelay = value > TimeSpan.Zero
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(LockRetryMaxDelay), value, DsqlStrings.NonPositiveDelay("migration lock retry delay"));
+    }
+
+    /// <summary>The migration options of a context: those of its <see cref="DsqlOptionsExtension" />, else the defaults.</summary>
+    /// <param name="options">The context options.</param>
+    public static DsqlMigrationsOptions Of(IDbContextOptions options)
+        => options.FindExtension<DsqlOptionsExtension>()?.Migrations ?? Default;
 }

@@ -34,6 +34,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
     internal const long MinLargeCache = 65536;
 
     private readonly IRawSqlCommandBuilder _rawSqlCommandBuilder;
+    private readonly DsqlCurrentMigration _currentMigration;
     private readonly RelationalTypeMapping _stringTypeMapping;
     private readonly List<(int Command, string? QualifiedIndexName)> _jobCommandIndexes = [];
     private readonly List<(int Command, string BatchSql)> _backfillCommands = [];
@@ -43,17 +44,14 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
     public DsqlMigrationsSqlGenerator(
         MigrationsSqlGeneratorDependencies dependencies,
         INpgsqlSingletonOptions npgsqlSingletonOptions,
-        IRawSqlCommandBuilder rawSqlCommandBuilder)
+        IRawSqlCommandBuilder rawSqlCommandBuilder,
+        DsqlCurrentMigration currentMigration)
         : base(dependencies, npgsqlSingletonOptions)
     {
         _rawSqlCommandBuilder = rawSqlCommandBuilder;
+        _currentMigration = currentMigration;
         _stringTypeMapping = dependencies.TypeMappingSource.GetMapping(typeof(string));
     }
-
-    /// <summary>
-    ///     The id of the migration whose SQL is being generated; set by the migrator so that refusals can name it.
-    /// </summary>
-    internal string? MigrationId { get; set; }
 
     /// <inheritdoc />
     public override IReadOnlyList<MigrationCommand> Generate(
@@ -1041,7 +1039,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
                 $"DSQL accepts CACHE 1 or CACHE {MinLargeCache} and above; change the numbersToCache argument of HasIdentityOptions().");
 
     private NotSupportedException Refuse(string what, string? schema, string? table, string? column, string recipe)
-        => DsqlMigrationRefusal.Create(MigrationId, what, schema, table, column, recipe);
+        => DsqlMigrationRefusal.Create(_currentMigration.Id, what, schema, table, column, recipe);
 
     private string DelimitIdentifier(string identifier)
         => Dependencies.SqlGenerationHelper.DelimitIdentifier(identifier);

@@ -13,11 +13,12 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 
 /// <summary>
 ///     The migrator for Aurora DSQL: transactions it opens use <c>REPEATABLE READ</c> (the only level DSQL has), and the
-///     SQL generator learns which migration it is generating so that refusals can name it.
+///     SQL generator learns (through the scoped <see cref="DsqlCurrentMigration" />) which migration it is generating so that
+///     refusals can name it.
 /// </summary>
 internal sealed class DsqlMigrator : Migrator
 {
-    private readonly IMigrationsSqlGenerator _migrationsSqlGenerator;
+    private readonly DsqlCurrentMigration _currentMigration;
 
     /// <summary>Creates the migrator.</summary>
     public DsqlMigrator(
@@ -37,11 +38,12 @@ internal sealed class DsqlMigrator : Migrator
         IMigrationsModelDiffer migrationsModelDiffer,
         IDesignTimeModel designTimeModel,
         IDbContextOptions contextOptions,
-        IExecutionStrategy executionStrategy)
+        IExecutionStrategy executionStrategy,
+        DsqlCurrentMigration currentMigration)
         : base(migrationsAssembly, historyRepository, databaseCreator, migrationsSqlGenerator, rawSqlCommandBuilder,
             migrationCommandExecutor, connection, sqlGenerationHelper, currentContext, modelRuntimeInitializer, logger,
             commandLogger, databaseProvider, migrationsModelDiffer, designTimeModel, contextOptions, executionStrategy)
-        => _migrationsSqlGenerator = migrationsSqlGenerator;
+        => _currentMigration = currentMigration;
 
     /// <summary>DSQL runs every transaction as <c>REPEATABLE READ</c> and refuses Npgsql's default <c>READ COMMITTED</c>.</summary>
     protected override IsolationLevel? MigrationTransactionIsolationLevel
@@ -62,19 +64,7 @@ internal sealed class DsqlMigrator : Migrator
 
     private IReadOnlyList<MigrationCommand> WithMigrationId(Migration migration, Func<IReadOnlyList<MigrationCommand>> generate)
     {
-        if (_migrationsSqlGenerator is not DsqlMigrationsSqlGenerator generator)
-        {
-            return generate();
-        }
-
-        generator.MigrationId = migration.GetId();
-        try
-        {
-            return generate();
-        }
-        finally
-        {
-            generator.MigrationId = null;
-        }
+        using var _ = _currentMigration.Begin(migration.GetId());
+        return generate();
     }
 }

@@ -14,9 +14,7 @@ public class DsqlExecutionStrategyFactory(ExecutionStrategyDependencies dependen
 {
     /// <inheritdoc />
     protected override IExecutionStrategy CreateDefaultStrategy(ExecutionStrategyDependencies dependencies)
-        => dependencies.Options.FindExtension<DsqlOptionsExtension>() is { } dsql
-            ? dsql.RetryOnFailure
-                ? new DsqlRetryingExecutionStrategy(dependencies, dsql.MaxRetryCount, dsql.BaseRetryDelay, dsql.MaxRetryDelay, dsql.ErrorCodesToAdd)
-                : new NpgsqlExecutionStrategy(dependencies)
+        => dependencies.Options.FindExtension<DsqlOptionsExtension>()?.Retry is { Enabled: true } retry
+            ? new DsqlRetryingExecutionStrategy(dependencies, retry.MaxRetryCount, retry.BaseDelay, retry.MaxDelay, retry.ErrorCodesToAdd)
             : new NpgsqlExecutionStrategy(dependencies);
 }

@@ -1,10 +1,6 @@
-#pragma warning disable EF1001 // The tests wire the internal migration services directly.
-
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Migrations.Shop;
@@ -15,16 +11,12 @@ public sealed class BackfillContext(DbContextOptions<BackfillContext> options) :
     /// <summary>The schema of everything the context's migrations create.</summary>
     public const string Schema = "bulk";
 
-    private static readonly IServiceProvider Services = new ServiceCollection()
-        .AddEntityFrameworkNpgsql()
-        .AddDsqlMigrations()
-        .BuildServiceProvider(validateScopes: true);
-
-    /// <summary>A context over <paramref name="dataSource" /> with the DSQL migration services.</summary>
+    /// <summary>A context over <paramref name="dataSource" />, configured as applications do (retries off: a test sees every failure).</summary>
     public static BackfillContext Create(NpgsqlDataSource dataSource)
         => new(new DbContextOptionsBuilder<BackfillContext>()
-            .UseNpgsql(dataSource, npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", Schema))
-            .UseInternalServiceProvider(Services)
+            .UseAuroraDsql(dataSource, dsql => dsql
+                .DisableRetryOnFailure()
+                .Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", Schema)))
             .Options);
 
     /// <summary>The target model of <see cref="AddReadingRank" />, as its scaffolded designer file would build it.</summary>

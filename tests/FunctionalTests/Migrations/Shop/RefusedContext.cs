@@ -1,10 +1,6 @@
-#pragma warning disable EF1001 // The tests wire the internal migration services directly.
-
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Migrations.Shop;
@@ -12,16 +8,12 @@ namespace EFCore.Dsql.FunctionalTests.Migrations.Shop;
 /// <summary>A context whose second migration changes a column's type, which DSQL cannot do.</summary>
 public sealed class RefusedContext(DbContextOptions<RefusedContext> options) : DbContext(options)
 {
-    private static readonly IServiceProvider Services = new ServiceCollection()
-        .AddEntityFrameworkNpgsql()
-        .AddDsqlMigrations()
-        .BuildServiceProvider(validateScopes: true);
-
-    /// <summary>A context over <paramref name="dataSource" /> with the DSQL migration services.</summary>
+    /// <summary>A context over <paramref name="dataSource" />, configured as applications do (retries off: a test sees every failure).</summary>
     public static RefusedContext Create(NpgsqlDataSource dataSource)
         => new(new DbContextOptionsBuilder<RefusedContext>()
-            .UseNpgsql(dataSource, npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", "refused"))
-            .UseInternalServiceProvider(Services)
+            .UseAuroraDsql(dataSource, dsql => dsql
+                .DisableRetryOnFailure()
+                .Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", "refused")))
             .Options);
 }
 
