@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the integration suite (scripts/test-cluster.sh) against a Dsql.Local this script starts and stops: the emulator
+# Runs the integration suite (scripts/test-cluster.sh) against a Dsql.Local this script starts and stops (the dsql-local
+# command of src/Dsql.Local.Tool): the emulator
 # answers to a cluster endpoint's name (so every connection form of the README is exercised) and is reached through
 # CLUSTER_TUNNEL; tokens are signed with its documented throw-away credentials. Needs a Release build
 # (scripts/test.sh builds one first) and PostgreSQL's server binaries.
@@ -8,10 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 endpoint="abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws"
-runtimeconfig=$(ls src/Dsql.Local/bin/Release/net10.0/*.runtimeconfig.json 2>/dev/null | head -n 1 || true)
+runtimeconfig=$(ls src/Dsql.Local.Tool/bin/Release/net10.0/*.runtimeconfig.json 2>/dev/null | head -n 1 || true)
 if [ -z "$runtimeconfig" ]; then
-  dotnet build src/Dsql.Local -c Release -v quiet -nologo
-  runtimeconfig=$(ls src/Dsql.Local/bin/Release/net10.0/*.runtimeconfig.json | head -n 1)
+  dotnet build src/Dsql.Local.Tool -c Release -v quiet -nologo
+  runtimeconfig=$(ls src/Dsql.Local.Tool/bin/Release/net10.0/*.runtimeconfig.json | head -n 1)
 fi
 emulator="${runtimeconfig%.runtimeconfig.json}.dll"
 
