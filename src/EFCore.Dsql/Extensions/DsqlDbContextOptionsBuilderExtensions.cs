@@ -131,7 +131,7 @@ public static class DsqlDbContextOptionsBuilderExtensions
         var npgsql = optionsBuilder.Options.FindExtension<NpgsqlOptionsExtension>()!;
         if (!npgsql.IsPostgresVersionSet)
         {
-            AddOrUpdate(optionsBuilder, npgsql.WithPostgresVersion(new Version(16, 0)));
+            AddOrUpdate(optionsBuilder, npgsql.WithPostgresVersion(DsqlLimits.ServerVersion));
         }
 
         // On DSQL every DDL statement of a migration runs outside a transaction by design, so EF's warning about

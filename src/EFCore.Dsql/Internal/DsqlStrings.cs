@@ -34,7 +34,7 @@ internal static class DsqlStrings
         + "Use EnsureCreated() to create the model's tables, or migrations (Database.Migrate()).";
 
     public static string InvalidIdentityCache(long cache)
-        => $"An identity CACHE of {cache} is not accepted by Aurora DSQL: it must be 1 or at least 65536.";
+        => $"An identity CACHE of {cache} is not accepted by Aurora DSQL: it must be 1 or at least {DsqlLimits.SmallestLargeCache}.";
 
     public static string InvalidMigrationLockLease(TimeSpan lease)
         => $"A migration lock lease of {lease} is too short: it must last at least one second (the default is 10 minutes), long enough for the slowest migration statement.";
@@ -59,7 +59,7 @@ internal static class DsqlStrings
             + "Use an identity column on a long property or a Guid key.";
 
     public static string IdentityCacheOnProperty(string entity, string property, long cache)
-        => $"The identity column '{entity}.{property}' has CACHE {cache}; Aurora DSQL accepts only 1 or at least 65536. "
+        => $"The identity column '{entity}.{property}' has CACHE {cache}; Aurora DSQL accepts only 1 or at least {DsqlLimits.SmallestLargeCache}. "
             + "Remove HasIdentityOptions(numbersToCache: ...) to use the configured default, or pick a valid value.";
 
     public static string UnsupportedColumnType(string entity, string property, string storeType, string advice)

@@ -3,6 +3,7 @@ using Amazon.Runtime;
 using Dsql.Npgsql;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
+using Microsoft.EntityFrameworkCore.Dsql.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -132,7 +133,7 @@ public class OptionsExtensionTests
         var changed = original.WithRegion("eu-west-1").WithIdentityCacheSize(1);
 
         Assert.Null(original.Auth.Region);
-        Assert.Equal(DsqlOptionsExtension.DefaultIdentityCacheSize, original.IdentityCacheSize);
+        Assert.Equal(DsqlLimits.DefaultIdentityCacheSize, original.IdentityCacheSize);
         Assert.Equal(("eu-west-1", 1L), (changed.Auth.Region, changed.IdentityCacheSize));
     }
 

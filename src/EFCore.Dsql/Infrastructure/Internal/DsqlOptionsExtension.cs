@@ -16,9 +16,6 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 /// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
 public class DsqlOptionsExtension : IDbContextOptionsExtension
 {
-    /// <summary>The identity <c>CACHE</c> used when none is configured: 65536, the smallest value above 1 DSQL accepts.</summary>
-    public const long DefaultIdentityCacheSize = 65_536;
-
     private DbContextOptionsExtensionInfo? _info;
     private DsqlConnectionOptions? _resolved;
 
@@ -64,7 +61,7 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
     public virtual DsqlRetrySettings Retry { get; private set; } = DsqlRetrySettings.Default;
 
     /// <summary>The <c>CACHE</c> of identity columns that do not configure their own.</summary>
-    public virtual long IdentityCacheSize { get; private set; } = DefaultIdentityCacheSize;
+    public virtual long IdentityCacheSize { get; private set; } = DsqlLimits.DefaultIdentityCacheSize;
 
     /// <summary>How migrations wait for jobs and hold their lock.</summary>
     public virtual DsqlMigrationsOptions Migrations { get; private set; } = DsqlMigrationsOptions.Default;
@@ -135,7 +132,7 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
     /// <exception cref="ArgumentOutOfRangeException">DSQL does not accept the value.</exception>
     public virtual DsqlOptionsExtension WithIdentityCacheSize(long cacheSize)
     {
-        if (cacheSize != 1 && cacheSize < DefaultIdentityCacheSize)
+        if (!DsqlLimits.IsValidCache(cacheSize))
         {
             throw new ArgumentOutOfRangeException(nameof(cacheSize), cacheSize, DsqlStrings.InvalidIdentityCache(cacheSize));
         }

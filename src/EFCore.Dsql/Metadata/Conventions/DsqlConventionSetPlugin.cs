@@ -15,7 +15,7 @@ public class DsqlConventionSetPlugin(IDbContextOptions options) : IConventionSet
     /// <inheritdoc />
     public virtual ConventionSet ModifyConventions(ConventionSet conventionSet)
     {
-        var cacheSize = options.FindExtension<DsqlOptionsExtension>()?.IdentityCacheSize ?? DsqlOptionsExtension.DefaultIdentityCacheSize;
+        var cacheSize = options.FindExtension<DsqlOptionsExtension>()?.IdentityCacheSize ?? DsqlLimits.DefaultIdentityCacheSize;
 
         // Appended last, so it runs after Npgsql's value-generation convention has chosen each property's strategy.
         conventionSet.ModelFinalizingConventions.Add(new DsqlKeyGenerationConvention(cacheSize));

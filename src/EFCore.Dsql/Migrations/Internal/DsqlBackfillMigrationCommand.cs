@@ -11,8 +11,8 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 /// </summary>
 internal sealed class DsqlBackfillMigrationCommand : MigrationCommand
 {
-    /// <summary>Rows per batch, well under DSQL's 3,000-row transaction limit.</summary>
-    internal const int BatchSize = 1000;
+    /// <summary>Rows per batch, well under DSQL's transaction limit.</summary>
+    internal const int BatchSize = DsqlLimits.BackfillBatchRows;
 
     private readonly DbContext? _context;
     private readonly IRawSqlCommandBuilder _rawSqlCommandBuilder;

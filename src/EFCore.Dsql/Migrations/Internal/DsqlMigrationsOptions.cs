@@ -30,7 +30,7 @@ public sealed record DsqlMigrationsOptions
     public TimeSpan LockLease
     {
         get => _lockLease;
-        init => _lockLease = value >= TimeSpan.FromSeconds(1)
+        init => _lockLease = value >= DsqlLimits.MinMigrationLockLease
             ? value
             : throw new ArgumentOutOfRangeException(nameof(LockLease), value, DsqlStrings.InvalidMigrationLockLease(value));
     }

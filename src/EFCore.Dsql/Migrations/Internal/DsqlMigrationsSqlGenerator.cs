@@ -27,12 +27,6 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 /// </remarks>
 internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
 {
-    /// <summary>DSQL's limit of key columns in one index.</summary>
-    internal const int MaxIndexColumns = 8;
-
-    /// <summary>The smallest <c>CACHE</c> DSQL accepts above 1.</summary>
-    internal const long MinLargeCache = 65536;
-
     private readonly IRawSqlCommandBuilder _rawSqlCommandBuilder;
     private readonly DsqlCurrentMigration _currentMigration;
     private readonly RelationalTypeMapping _stringTypeMapping;
@@ -197,7 +191,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         RefuseStorageParameters(operation, operation.Schema, operation.Name);
 
         // xmin, ctid and friends are system columns, never created (Npgsql does the same).
-        operation.Columns.RemoveAll(c => c.Name is "tableoid" or "xmin" or "cmin" or "xmax" or "cmax" or "ctid");
+        operation.Columns.RemoveAll(c => DsqlLimits.IsSystemColumn(c.Name));
 
         builder
             .Append("CREATE TABLE ")
@@ -274,7 +268,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         MigrationCommandListBuilder builder,
         bool terminate = true)
     {
-        if (operation.Name is "tableoid" or "xmin" or "cmin" or "xmax" or "cmax" or "ctid")
+        if (DsqlLimits.IsSystemColumn(operation.Name))
         {
             return;
         }
@@ -349,7 +343,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
     /// </summary>
     protected override void Generate(AlterColumnOperation operation, IModel? model, MigrationCommandListBuilder builder)
     {
-        if (operation.Name is "tableoid" or "xmin" or "cmin" or "xmax" or "cmax" or "ctid")
+        if (DsqlLimits.IsSystemColumn(operation.Name))
         {
             return;
         }
@@ -363,7 +357,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         {
             throw Refuse($"changing a column's type from '{oldType}' to '{type}'", operation.Schema, operation.Table, operation.Name,
                 "DSQL refuses ALTER COLUMN … TYPE. Recipe: add a new column of the new type (AddColumn), copy the values with "
-                + "migrationBuilder.Sql(\"UPDATE … SET new = old::newtype\") in batches under 3,000 rows, drop the old column "
+                + $"migrationBuilder.Sql(\"UPDATE … SET new = old::newtype\") in batches under {RowLimit} rows, drop the old column "
                 + "(DropColumn) and rename the new one (RenameColumn) — as separate operations, in one migration or several.");
         }
 
@@ -630,7 +624,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         => throw Refuse($"adding the primary key '{operation.Name}' to an existing table", operation.Schema, operation.Table,
             string.Join(", ", operation.Columns),
             "A DSQL table gets its primary key in CREATE TABLE only. Recipe: create a new table with the new key (CreateTable), "
-            + "copy the rows with migrationBuilder.Sql(\"INSERT INTO new SELECT … FROM old\") in batches under 3,000 rows, "
+            + $"copy the rows with migrationBuilder.Sql(\"INSERT INTO new SELECT … FROM old\") in batches under {RowLimit} rows, "
             + "drop the old table and rename the new one.");
 
     /// <summary>DSQL cannot add a unique constraint to an existing table, except over a completed unique index.</summary>
@@ -677,10 +671,10 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
                 "DSQL supports only btree indexes; remove HasMethod() from the index.");
         }
 
-        if (operation.Columns.Length > MaxIndexColumns)
+        if (operation.Columns.Length > DsqlLimits.MaxIndexKeyColumns)
         {
             throw Refuse($"creating the index '{operation.Name}' over {operation.Columns.Length} columns", operation.Schema,
-                operation.Table, columns, $"A DSQL index has at most {MaxIndexColumns} key columns; move the others to IncludeProperties() "
+                operation.Table, columns, $"A DSQL index has at most {DsqlLimits.MaxIndexKeyColumns} key columns; move the others to IncludeProperties() "
                 + "or split the index.");
         }
 
@@ -1033,10 +1027,13 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
     }
 
     private long ValidCache(long cache, string what, string? schema, string? table, string? column)
-        => cache == 1 || cache >= MinLargeCache
+        => DsqlLimits.IsValidCache(cache)
             ? cache
             : throw Refuse($"giving {what} CACHE {cache}", schema, table, column,
-                $"DSQL accepts CACHE 1 or CACHE {MinLargeCache} and above; change the numbersToCache argument of HasIdentityOptions().");
+                $"DSQL accepts CACHE 1 or CACHE {DsqlLimits.SmallestLargeCache} and above; change the numbersToCache argument of HasIdentityOptions().");
+
+    // As the recipes print it: "3,000".
+    private static string RowLimit => DsqlLimits.MaxRowsPerTransaction.ToString("N0", CultureInfo.InvariantCulture);
 
     private NotSupportedException Refuse(string what, string? schema, string? table, string? column, string recipe)
         => DsqlMigrationRefusal.Create(_currentMigration.Id, what, schema, table, column, recipe);
