@@ -1,6 +1,11 @@
 namespace Microsoft.EntityFrameworkCore.Dsql.Internal;
 
-/// <summary>Every message EFCore.Dsql shows a user, in one place. Messages name what was wrong and how to fix it.</summary>
+/// <summary>
+/// The messages EFCore.Dsql shows a user; they name what was wrong and how to fix it. Migration operations DSQL cannot run
+/// are catalogued with their recipes in <see cref="Migrations.Internal.DsqlMigrationRefusals"/>; the migration lock and job
+/// runners word their failures beside the SQL they run (<c>DsqlMigrationLease</c>, <c>DsqlJobMigrationCommand</c>,
+/// <c>DsqlMigrationCommandExecutor</c>).
+/// </summary>
 internal static class DsqlStrings
 {
     public const string NegativeRetryCount = "The maximum number of retries cannot be negative; use 0 to disable retrying.";
@@ -71,6 +76,11 @@ internal static class DsqlStrings
 
     public const string RangeMappingNotSupported =
         "Aurora DSQL does not support range types. Remove MapRange(...) and store the bounds in two columns.";
+
+    public const string UnterminatedCreateTableWithComments =
+        "Unterminated CREATE TABLE cannot carry comments: each comment is a statement of its own.";
+
+    public const string UnterminatedAddColumn = "Aurora DSQL adds a column in several statements; it cannot be generated unterminated.";
 
     public const string NullDataSource = "The NpgsqlDataSource passed to UseAuroraDsql is null.";
 }

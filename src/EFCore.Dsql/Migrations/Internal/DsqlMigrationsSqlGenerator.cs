@@ -28,7 +28,7 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
 {
     private readonly IRawSqlCommandBuilder _rawSqlCommandBuilder;
-    private readonly DsqlCurrentMigration _currentMigration;
+    private readonly DsqlMigrationRefusals _refusals;
     private readonly RelationalTypeMapping _stringTypeMapping;
     private readonly List<(int Command, string? QualifiedIndexName)> _jobCommandIndexes = [];
     private readonly List<(int Command, string BatchSql)> _backfillCommands = [];
@@ -43,7 +43,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         : base(dependencies, npgsqlSingletonOptions)
     {
         _rawSqlCommandBuilder = rawSqlCommandBuilder;
-        _currentMigration = currentMigration;
+        _refusals = new DsqlMigrationRefusals(currentMigration);
         _stringTypeMapping = dependencies.TypeMappingSource.GetMapping(typeof(string));
     }
 
@@ -146,9 +146,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         {
             case NpgsqlCreateDatabaseOperation:
             case NpgsqlDropDatabaseOperation:
-                throw Refuse(
-                    "creating or dropping a database; a DSQL cluster has exactly one database, 'postgres'", null, null, null,
-                    "Create a new cluster instead (AWS console, CLI or CloudFormation).");
+                throw _refusals.Database();
             default:
                 base.Generate(operation, model, builder);
                 break;
@@ -184,8 +182,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
     {
         if (operation[NpgsqlAnnotationNames.UnloggedTable] is true)
         {
-            throw Refuse("creating an UNLOGGED table", operation.Schema, operation.Name, null,
-                "Remove IsUnlogged() from the entity's configuration; DSQL tables are always durable.");
+            throw _refusals.UnloggedTable(operation.Schema, operation.Name);
         }
 
         RefuseStorageParameters(operation, operation.Schema, operation.Name);
@@ -211,7 +208,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         {
             if (operation.Comment is not null || operation.Columns.Any(c => c.Comment is not null))
             {
-                throw new ArgumentException("Unterminated CREATE TABLE cannot carry comments: each comment is a statement of its own.");
+                throw new ArgumentException(DsqlStrings.UnterminatedCreateTableWithComments);
             }
 
             return;
@@ -236,8 +233,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
     {
         if ((operation.OldTable[NpgsqlAnnotationNames.UnloggedTable] is true) != (operation[NpgsqlAnnotationNames.UnloggedTable] is true))
         {
-            throw Refuse("switching a table between LOGGED and UNLOGGED", operation.Schema, operation.Name, null,
-                "Remove IsUnlogged() from the entity's configuration and from this migration.");
+            throw _refusals.LoggedSwitch(operation.Schema, operation.Name);
         }
 
         RefuseStorageParameters(operation, operation.Schema, operation.Name);
@@ -275,29 +271,24 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
 
         if (!terminate)
         {
-            throw new ArgumentException("Aurora DSQL adds a column in several statements; it cannot be generated unterminated.");
+            throw new ArgumentException(DsqlStrings.UnterminatedAddColumn);
         }
 
         if (operation[NpgsqlAnnotationNames.ValueGenerationStrategy] is NpgsqlValueGenerationStrategy strategy
             && strategy != NpgsqlValueGenerationStrategy.None && strategy != NpgsqlValueGenerationStrategy.Sequence
             && strategy != NpgsqlValueGenerationStrategy.SequenceHiLo)
         {
-            throw Refuse("adding an identity or serial column to an existing table", operation.Schema, operation.Table, operation.Name,
-                "DSQL refuses ADD COLUMN with an identity. Create a new table with the identity column in CREATE TABLE and copy the rows, "
-                + "or use a Guid key or a sequence (HasDefaultValueSql(\"nextval('my_sequence')\") after CreateSequence).");
+            throw _refusals.AddIdentityColumn(operation.Schema, operation.Table, operation.Name);
         }
 
         if (operation.ComputedColumnSql is not null)
         {
-            throw Refuse("adding a computed (generated) column to an existing table", operation.Schema, operation.Table, operation.Name,
-                "DSQL refuses ADD COLUMN with a constraint or generation expression. Add a plain column and compute the value in the "
-                + "application, or create a new table with the generated column and copy the rows.");
+            throw _refusals.AddComputedColumn(operation.Schema, operation.Table, operation.Name);
         }
 
         if (operation.Collation is not null)
         {
-            throw Refuse("adding a column with a collation", operation.Schema, operation.Table, operation.Name,
-                "DSQL supports only the C collation; remove UseCollation() from the property.");
+            throw _refusals.AddColumnWithCollation(operation.Schema, operation.Table, operation.Name);
         }
 
         var table = DelimitIdentifier(operation.Table, operation.Schema);
@@ -355,28 +346,22 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
 
         if (oldType is not null && !string.Equals(type, oldType, StringComparison.OrdinalIgnoreCase))
         {
-            throw Refuse($"changing a column's type from '{oldType}' to '{type}'", operation.Schema, operation.Table, operation.Name,
-                "DSQL refuses ALTER COLUMN … TYPE. Recipe: add a new column of the new type (AddColumn), copy the values with "
-                + $"migrationBuilder.Sql(\"UPDATE … SET new = old::newtype\") in batches under {RowLimit} rows, drop the old column "
-                + "(DropColumn) and rename the new one (RenameColumn) — as separate operations, in one migration or several.");
+            throw _refusals.ChangeColumnType(operation.Schema, operation.Table, operation.Name, oldType, type);
         }
 
         if (operation.Collation != old.Collation)
         {
-            throw Refuse("changing a column's collation", operation.Schema, operation.Table, operation.Name,
-                "DSQL supports only the C collation; remove UseCollation() from the property and from this migration.");
+            throw _refusals.ChangeColumnCollation(operation.Schema, operation.Table, operation.Name);
         }
 
         if (operation.ComputedColumnSql != old.ComputedColumnSql || operation.IsStored != old.IsStored)
         {
-            throw Refuse("changing a column's computed (generated) expression", operation.Schema, operation.Table, operation.Name,
-                "Drop the column (DropColumn) and add it again in a new table, or compute the value in the application.");
+            throw _refusals.ChangeComputedExpression(operation.Schema, operation.Table, operation.Name);
         }
 
         if (!Equals(operation[NpgsqlAnnotationNames.CompressionMethod], old[NpgsqlAnnotationNames.CompressionMethod]))
         {
-            throw Refuse("changing a column's compression method", operation.Schema, operation.Table, operation.Name,
-                "DSQL controls compression with STORAGE; remove UseCompressionMethod() from the property.");
+            throw _refusals.ChangeCompressionMethod(operation.Schema, operation.Table, operation.Name);
         }
 
         var oldStrategy = old[NpgsqlAnnotationNames.ValueGenerationStrategy] as NpgsqlValueGenerationStrategy?;
@@ -384,10 +369,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         if (IsIdentityOrSerial(oldStrategy) != IsIdentityOrSerial(newStrategy)
             || oldStrategy is NpgsqlValueGenerationStrategy.SerialColumn || newStrategy is NpgsqlValueGenerationStrategy.SerialColumn)
         {
-            throw Refuse($"changing a column's value generation from '{oldStrategy?.ToString() ?? "none"}' to "
-                + $"'{newStrategy?.ToString() ?? "none"}'", operation.Schema, operation.Table, operation.Name,
-                "DSQL cannot add an identity to an existing column. Create a new table with the identity column and copy the rows, "
-                + "or keep the current value generation.");
+            throw _refusals.ChangeValueGeneration(operation.Schema, operation.Table, operation.Name, oldStrategy, newStrategy);
         }
 
         var table = DelimitIdentifier(operation.Table, operation.Schema);
@@ -509,8 +491,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         var strategy = operation[NpgsqlAnnotationNames.ValueGenerationStrategy] as NpgsqlValueGenerationStrategy?;
         if (strategy is NpgsqlValueGenerationStrategy.SerialColumn)
         {
-            throw Refuse("creating a serial column", schema, table, name,
-                "DSQL has no serial types. Use an identity column (UseIdentityByDefaultColumn() on a long property) or a Guid key.");
+            throw _refusals.SerialColumn(schema, table, name);
         }
 
         if (IsIdentity(strategy))
@@ -518,15 +499,13 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
             var columnType = operation.ColumnType ?? GetColumnType(schema, table, name, operation, model)!;
             if (columnType is not ("bigint" or "int8"))
             {
-                throw Refuse($"creating an identity column of type '{columnType}'", schema, table, name,
-                    "DSQL identity columns must be bigint: map the property as long (or HasColumnType(\"bigint\")), or use a Guid key.");
+                throw _refusals.NonBigintIdentity(schema, table, name, columnType);
             }
         }
 
         if (operation.Collation is not null)
         {
-            throw Refuse("creating a column with a collation", schema, table, name,
-                "DSQL supports only the C collation; remove UseCollation() from the property.");
+            throw _refusals.ColumnWithCollation(schema, table, name);
         }
 
         base.ColumnDefinition(schema, table, name, operation, model, builder);
@@ -621,23 +600,14 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         IModel? model,
         MigrationCommandListBuilder builder,
         bool terminate = true)
-        => throw Refuse($"adding the primary key '{operation.Name}' to an existing table", operation.Schema, operation.Table,
-            string.Join(", ", operation.Columns),
-            "A DSQL table gets its primary key in CREATE TABLE only. Recipe: create a new table with the new key (CreateTable), "
-            + $"copy the rows with migrationBuilder.Sql(\"INSERT INTO new SELECT … FROM old\") in batches under {RowLimit} rows, "
-            + "drop the old table and rename the new one.");
+        => throw _refusals.AddPrimaryKey(operation.Schema, operation.Table, operation.Name, operation.Columns);
 
     /// <summary>DSQL cannot add a unique constraint to an existing table, except over a completed unique index.</summary>
     protected override void Generate(
         AddUniqueConstraintOperation operation,
         IModel? model,
         MigrationCommandListBuilder builder)
-        => throw Refuse($"adding the unique constraint '{operation.Name}' (an alternate key) to an existing table", operation.Schema,
-            operation.Table, string.Join(", ", operation.Columns),
-            "Recipe: use a unique index instead of an alternate key (HasIndex(…).IsUnique() rather than HasAlternateKey(…)); "
-            + "EF generates CREATE UNIQUE INDEX ASYNC for it. If a constraint is required, create the unique index in one "
-            + "migration and add it with migrationBuilder.Sql(\"ALTER TABLE … ADD CONSTRAINT … UNIQUE USING INDEX …\") in a later "
-            + "one, after the index build completed.");
+        => throw _refusals.AddUniqueConstraint(operation.Schema, operation.Table, operation.Name, operation.Columns);
 
     private void ValidateConstraint(string? schema, string table, string constraint, MigrationCommandListBuilder builder)
     {
@@ -664,33 +634,26 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         MigrationCommandListBuilder builder,
         bool terminate = true)
     {
-        var columns = string.Join(", ", operation.Columns);
         if (operation[NpgsqlAnnotationNames.IndexMethod] is string { Length: > 0 } method && method != "btree")
         {
-            throw Refuse($"creating the index '{operation.Name}' with method '{method}'", operation.Schema, operation.Table, columns,
-                "DSQL supports only btree indexes; remove HasMethod() from the index.");
+            throw _refusals.IndexMethod(operation.Schema, operation.Table, operation.Name, operation.Columns, method);
         }
 
         if (operation.Columns.Length > DsqlLimits.MaxIndexKeyColumns)
         {
-            throw Refuse($"creating the index '{operation.Name}' over {operation.Columns.Length} columns", operation.Schema,
-                operation.Table, columns, $"A DSQL index has at most {DsqlLimits.MaxIndexKeyColumns} key columns; move the others to IncludeProperties() "
-                + "or split the index.");
+            throw _refusals.TooManyIndexColumns(operation.Schema, operation.Table, operation.Name, operation.Columns);
         }
 
         if (operation[NpgsqlAnnotationNames.TsVectorConfig] is not null)
         {
-            throw Refuse($"creating the full-text index '{operation.Name}'", operation.Schema, operation.Table, columns,
-                "DSQL has no GIN indexes or tsvector; remove IsTsVectorExpressionIndex() from the index.");
+            throw _refusals.FullTextIndex(operation.Schema, operation.Table, operation.Name, operation.Columns);
         }
 
         if (operation.IsDescending is { } descending && descending.Any(d => d)
             || operation[RelationalAnnotationNames.Collation] is not null
             || operation[NpgsqlAnnotationNames.IndexOperators] is not null)
         {
-            throw Refuse($"creating the index '{operation.Name}' with a sort order, collation or operator class", operation.Schema,
-                operation.Table, columns, "DSQL index columns take only NULLS FIRST/LAST; remove IsDescending(), UseCollation() and "
-                + "HasOperators() from the index.");
+            throw _refusals.IndexColumnOptions(operation.Schema, operation.Table, operation.Name, operation.Columns);
         }
 
         RefuseStorageParameters(operation, operation.Schema, operation.Table);
@@ -758,8 +721,7 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
     {
         if (operation.ClrType != typeof(long))
         {
-            throw Refuse($"creating the sequence '{operation.Name}' of type '{operation.ClrType.Name}'", operation.Schema, null, null,
-                "DSQL sequences are bigint only: declare it with modelBuilder.HasSequence<long>(…).");
+            throw _refusals.NonBigintSequence(operation.Schema, operation.Name, operation.ClrType);
         }
 
         base.Generate(operation, model, builder);
@@ -805,23 +767,18 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         MigrationCommandListBuilder builder,
         bool terminate = true)
     {
-        if (!terminate || operation.Values.GetLength(0) <= 1)
+        if (!terminate)
         {
             base.Generate(operation, model, builder, terminate);
             return;
         }
 
-        for (var row = 0; row < operation.Values.GetLength(0); row++)
+        foreach (var single in OnePerRow(operation, operation.Values, row => new InsertDataOperation
         {
-            var single = new InsertDataOperation
-            {
-                Schema = operation.Schema,
-                Table = operation.Table,
-                Columns = operation.Columns,
-                ColumnTypes = operation.ColumnTypes,
-                Values = Row(operation.Values, row)
-            };
-            single.AddAnnotations(operation.GetAnnotations());
+            Schema = operation.Schema, Table = operation.Table,
+            Columns = operation.Columns, ColumnTypes = operation.ColumnTypes, Values = row(operation.Values)
+        }))
+        {
             base.Generate(single, model, builder, terminate: true);
         }
     }
@@ -829,26 +786,13 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
     /// <summary>One command per row.</summary>
     protected override void Generate(UpdateDataOperation operation, IModel? model, MigrationCommandListBuilder builder)
     {
-        if (operation.KeyValues.GetLength(0) <= 1)
+        foreach (var single in OnePerRow(operation, operation.KeyValues, row => new UpdateDataOperation
         {
-            GenerateData(() => base.Generate(operation, model, builder));
-            return;
-        }
-
-        for (var row = 0; row < operation.KeyValues.GetLength(0); row++)
+            Schema = operation.Schema, Table = operation.Table,
+            KeyColumns = operation.KeyColumns, KeyColumnTypes = operation.KeyColumnTypes, KeyValues = row(operation.KeyValues),
+            Columns = operation.Columns, ColumnTypes = operation.ColumnTypes, Values = row(operation.Values)
+        }))
         {
-            var single = new UpdateDataOperation
-            {
-                Schema = operation.Schema,
-                Table = operation.Table,
-                KeyColumns = operation.KeyColumns,
-                KeyColumnTypes = operation.KeyColumnTypes,
-                KeyValues = Row(operation.KeyValues, row),
-                Columns = operation.Columns,
-                ColumnTypes = operation.ColumnTypes,
-                Values = Row(operation.Values, row)
-            };
-            single.AddAnnotations(operation.GetAnnotations());
             GenerateData(() => base.Generate(single, model, builder));
         }
     }
@@ -856,24 +800,37 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
     /// <summary>One command per row.</summary>
     protected override void Generate(DeleteDataOperation operation, IModel? model, MigrationCommandListBuilder builder)
     {
-        if (operation.KeyValues.GetLength(0) <= 1)
+        foreach (var single in OnePerRow(operation, operation.KeyValues, row => new DeleteDataOperation
         {
-            GenerateData(() => base.Generate(operation, model, builder));
-            return;
+            Schema = operation.Schema, Table = operation.Table,
+            KeyColumns = operation.KeyColumns, KeyColumnTypes = operation.KeyColumnTypes, KeyValues = row(operation.KeyValues)
+        }))
+        {
+            GenerateData(() => base.Generate(single, model, builder));
+        }
+    }
+
+    /// <summary>
+    ///     Splits a data operation into one operation per row of <paramref name="rows" /> (a one-row operation stays as it is):
+    ///     <paramref name="create" /> builds the row's operation from a function that cuts that row out of any of the
+    ///     operation's value arrays; the annotations are copied here.
+    /// </summary>
+    private static IEnumerable<TOperation> OnePerRow<TOperation>(
+        TOperation operation, object?[,] rows, Func<Func<object?[,], object?[,]>, TOperation> create)
+        where TOperation : MigrationOperation
+    {
+        if (rows.GetLength(0) <= 1)
+        {
+            yield return operation;
+            yield break;
         }
 
-        for (var row = 0; row < operation.KeyValues.GetLength(0); row++)
+        for (var row = 0; row < rows.GetLength(0); row++)
         {
-            var single = new DeleteDataOperation
-            {
-                Schema = operation.Schema,
-                Table = operation.Table,
-                KeyColumns = operation.KeyColumns,
-                KeyColumnTypes = operation.KeyColumnTypes,
-                KeyValues = Row(operation.KeyValues, row)
-            };
+            var index = row;
+            var single = create(values => Row(values, index));
             single.AddAnnotations(operation.GetAnnotations());
-            GenerateData(() => base.Generate(single, model, builder));
+            yield return single;
         }
     }
 
@@ -932,19 +889,15 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
 
     /// <inheritdoc />
     protected override void GenerateCreateExtension(PostgresExtension extension, IModel? model, MigrationCommandListBuilder builder)
-        => throw Refuse($"creating the PostgreSQL extension '{extension.Name}'", extension.Schema, null, null,
-            "DSQL does not support extensions; remove HasPostgresExtension() from the model.");
+        => throw _refusals.Extension(extension.Schema, extension.Name);
 
     /// <inheritdoc />
     protected override void GenerateCreateEnum(PostgresEnum enumType, IModel? model, MigrationCommandListBuilder builder)
-        => throw Refuse($"creating the enum type '{enumType.Name}'", enumType.Schema, null, null,
-            "DSQL does not support user-defined types; remove HasPostgresEnum() and store the enum as text (HasConversion<string>()) "
-            + "or as an integer.");
+        => throw _refusals.CreateEnum(enumType.Schema, enumType.Name);
 
     /// <inheritdoc />
     protected override void GenerateDropEnum(PostgresEnum enumType, IModel? model, MigrationCommandListBuilder builder)
-        => throw Refuse($"dropping the enum type '{enumType.Name}'", enumType.Schema, null, null,
-            "DSQL does not support user-defined types; remove HasPostgresEnum() from the model and from this migration.");
+        => throw _refusals.DropEnum(enumType.Schema, enumType.Name);
 
     /// <inheritdoc />
     protected override void GenerateAddEnumLabel(
@@ -954,36 +907,30 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
         string? afterLabel,
         IModel? model,
         MigrationCommandListBuilder builder)
-        => throw Refuse($"altering the enum type '{enumType.Name}'", enumType.Schema, null, null,
-            "DSQL does not support user-defined types; store the enum as text or as an integer.");
+        => throw _refusals.AlterEnum(enumType.Schema, enumType.Name);
 
     /// <inheritdoc />
     protected override void GenerateCreateRange(PostgresRange rangeType, IModel? model, MigrationCommandListBuilder builder)
-        => throw Refuse($"creating the range type '{rangeType.Name}'", rangeType.Schema, null, null,
-            "DSQL does not support range types; remove HasPostgresRange() from the model.");
+        => throw _refusals.CreateRange(rangeType.Schema, rangeType.Name);
 
     /// <inheritdoc />
     protected override void GenerateDropRange(PostgresRange rangeType, IModel? model, MigrationCommandListBuilder builder)
-        => throw Refuse($"dropping the range type '{rangeType.Name}'", rangeType.Schema, null, null,
-            "DSQL does not support range types; remove HasPostgresRange() from the model and from this migration.");
+        => throw _refusals.DropRange(rangeType.Schema, rangeType.Name);
 
     /// <inheritdoc />
     protected override void GenerateCreateCollation(PostgresCollation collation, IModel? model, MigrationCommandListBuilder builder)
-        => throw Refuse($"creating the collation '{collation.Name}'", collation.Schema, null, null,
-            "DSQL supports only the C collation; remove HasCollation() from the model.");
+        => throw _refusals.CreateCollation(collation.Schema, collation.Name);
 
     /// <inheritdoc />
     protected override void GenerateDropCollation(PostgresCollation collation, IModel? model, MigrationCommandListBuilder builder)
-        => throw Refuse($"dropping the collation '{collation.Name}'", collation.Schema, null, null,
-            "DSQL supports only the C collation; remove HasCollation() from the model and from this migration.");
+        => throw _refusals.DropCollation(collation.Schema, collation.Name);
 
     private void RefuseStorageParameters(IReadOnlyAnnotatable annotatable, string? schema, string? table)
     {
         if (annotatable.GetAnnotations().FirstOrDefault(a => a.Name.StartsWith(NpgsqlAnnotationNames.StorageParameterPrefix, StringComparison.Ordinal))
             is { } parameter)
         {
-            throw Refuse($"setting the storage parameter '{parameter.Name[NpgsqlAnnotationNames.StorageParameterPrefix.Length..]}'",
-                schema, table, null, "DSQL manages storage itself; remove HasStorageParameter() from the model.");
+            throw _refusals.StorageParameter(schema, table, parameter.Name[NpgsqlAnnotationNames.StorageParameterPrefix.Length..]);
         }
     }
 
@@ -1029,14 +976,8 @@ internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
     private long ValidCache(long cache, string what, string? schema, string? table, string? column)
         => DsqlLimits.IsValidCache(cache)
             ? cache
-            : throw Refuse($"giving {what} CACHE {cache}", schema, table, column,
-                $"DSQL accepts CACHE 1 or CACHE {DsqlLimits.SmallestLargeCache} and above; change the numbersToCache argument of HasIdentityOptions().");
+            : throw _refusals.InvalidCache(schema, table, column, what, cache);
 
-    // As the recipes print it: "3,000".
-    private static string RowLimit => DsqlLimits.MaxRowsPerTransaction.ToString("N0", CultureInfo.InvariantCulture);
-
-    private NotSupportedException Refuse(string what, string? schema, string? table, string? column, string recipe)
-        => DsqlMigrationRefusal.Create(_currentMigration.Id, what, schema, table, column, recipe);
 
     private string DelimitIdentifier(string identifier)
         => Dependencies.SqlGenerationHelper.DelimitIdentifier(identifier);
