@@ -7,9 +7,13 @@ using Microsoft.EntityFrameworkCore.Design.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Design.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
+using Microsoft.EntityFrameworkCore.Dsql.Scaffolding.Internal;
+using Microsoft.EntityFrameworkCore.Scaffolding;
+using Microsoft.EntityFrameworkCore.Scaffolding.Metadata;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EFCore.Dsql.UnitTests.Design;
@@ -33,11 +37,16 @@ public sealed class ContextWithoutOptionsConstructor : DbContext;
 /// <summary>The one-line subclass users write, with the environment replaced for the tests.</summary>
 public sealed class DesignContextFactory : DsqlDesignTimeDbContextFactory<DesignContext>
 {
+    /// <summary>The configuration the host would have read (appsettings, user secrets, environment).</summary>
     public Dictionary<string, string> Environment { get; } = [];
 
     public int ConfigureDsqlCalls { get; private set; }
 
-    protected override string? ReadEnvironmentVariable(string name) => Environment.GetValueOrDefault(name);
+    protected override IConfiguration BuildConfiguration(string[] args)
+        => new ConfigurationBuilder()
+            .AddInMemoryCollection(Environment.Select(e => new KeyValuePair<string, string?>(e.Key, e.Value)))
+            .AddCommandLine(args)
+            .Build();
 
     protected override void ConfigureDsql(DsqlDbContextOptionsBuilder dsqlOptions)
     {
@@ -48,7 +57,7 @@ public sealed class DesignContextFactory : DsqlDesignTimeDbContextFactory<Design
 
 public sealed class NoConstructorFactory : DsqlDesignTimeDbContextFactory<ContextWithoutOptionsConstructor>
 {
-    protected override string? ReadEnvironmentVariable(string name) => null;
+    protected override IConfiguration BuildConfiguration(string[] args) => new ConfigurationBuilder().Build();
 }
 
 public sealed class DsqlDesignTimeDbContextFactoryTests
@@ -81,6 +90,28 @@ public sealed class DsqlDesignTimeDbContextFactoryTests
         var connectionString = context.Database.GetConnectionString();
         Assert.Contains($"Host={Endpoint}", connectionString, StringComparison.Ordinal);
         Assert.DoesNotContain("Password", connectionString, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Factory_reads_the_connection_string_named_after_the_context_and_the_AWS_section()
+    {
+        var factory = new DesignContextFactory
+        {
+            Environment = { ["ConnectionStrings:Design"] = "Host=abcdefghijklmnopqrstuvwxyz;Username=app_user", ["AWS:Region"] = "eu-west-1" },
+        };
+
+        using var context = factory.CreateDbContext([]);
+
+        var options = context.GetService<IDbContextOptions>().FindExtension<DsqlOptionsExtension>()!.ConnectionOptions!;
+        Assert.Equal("abcdefghijklmnopqrstuvwxyz.dsql.eu-west-1.on.aws", options.Host);
+        Assert.Equal("app_user", options.Username);
+    }
+
+    [Fact]
+    public void Factory_base_lives_in_the_runtime_assembly_so_published_apps_load_their_subclasses()
+    {
+        Assert.Equal("EFCore.Dsql", typeof(DsqlDesignTimeDbContextFactory<>).Assembly.GetName().Name);
+        Assert.Equal("EFCore.Dsql", typeof(DsqlDesignTimeServices).Assembly.GetName().Name);
     }
 
     [Fact]
@@ -191,6 +222,50 @@ public sealed class DsqlDesignTimeDbContextFactoryTests
 
         Assert.Equal("NpgsqlDatabaseModelFactory", scope.ServiceProvider.GetRequiredService<Microsoft.EntityFrameworkCore.Scaffolding.IDatabaseModelFactory>().GetType().Name);
         Assert.NotNull(scope.ServiceProvider.GetRequiredService<Microsoft.EntityFrameworkCore.Scaffolding.IReverseEngineerScaffolder>());
+    }
+
+    [Fact]
+    public void Provider_name_EFCore_Dsql_scaffolds_with_IAM_and_generates_UseAuroraDsql()
+    {
+        var assembly = typeof(DsqlDesignTimeDbContextFactoryTests).Assembly;
+
+        // dotnet ef dbcontext scaffold "<endpoint>" EFCore.Dsql: the provider's [DesignTimeProviderServices] names ours.
+        var services = new DesignTimeServicesBuilder(assembly, assembly, new OperationReporter(handler: null), []).Build("EFCore.Dsql");
+        using var scope = services.CreateScope();
+
+        Assert.IsType<DsqlDatabaseModelFactory>(scope.ServiceProvider.GetRequiredService<IDatabaseModelFactory>());
+        var useProvider = scope.ServiceProvider.GetRequiredService<IProviderConfigurationCodeGenerator>()
+            .GenerateUseProvider("abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws");
+        Assert.Equal("UseAuroraDsql", useProvider.Method);
+        Assert.Equal(["abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws"], useProvider.Arguments);
+    }
+
+    [Fact]
+    public void Scaffolding_leaves_out_the_emulators_schemas_and_the_migrations_tables_unless_asked_for()
+    {
+        DatabaseModel Model()
+        {
+            var model = new DatabaseModel();
+            var orders = new DatabaseTable { Database = model, Name = "Orders", Schema = "public" };
+            var lockTable = new DatabaseTable { Database = model, Name = "__EFMigrationsLock", Schema = "public" };
+            var history = new DatabaseTable { Database = model, Name = "__EFMigrationsHistory", Schema = "public" };
+            var jobs = new DatabaseTable { Database = model, Name = "jobs", Schema = "sys" };
+            var tokens = new DatabaseTable { Database = model, Name = "keys", Schema = "dsql_local" };
+            foreach (var table in (DatabaseTable[])[orders, lockTable, history, jobs, tokens])
+            {
+                model.Tables.Add(table);
+            }
+
+            return model;
+        }
+
+        var all = Model();
+        DsqlDatabaseModelFactory.RemoveInfrastructure(all, new DatabaseModelFactoryOptions());
+        Assert.Equal(["Orders"], all.Tables.Select(t => t.Name));
+
+        var asked = Model();
+        DsqlDatabaseModelFactory.RemoveInfrastructure(asked, new DatabaseModelFactoryOptions(tables: ["__EFMigrationsLock"], schemas: ["sys"]));
+        Assert.Equal(["Orders", "__EFMigrationsLock", "jobs"], asked.Tables.Select(t => t.Name));
     }
 
     private sealed class PlainNpgsqlContext : DbContext

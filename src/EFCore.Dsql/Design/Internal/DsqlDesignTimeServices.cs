@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore.Design;
-using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -8,8 +7,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Design.Internal;
 namespace Microsoft.EntityFrameworkCore.Dsql.Design.Internal;
 
 /// <summary>
-/// The design-time services of EFCore.Dsql, found by EF's tools through the <c>[assembly: DesignTimeServicesReference]</c>
-/// that <c>build/EFCore.Dsql.Design.targets</c> adds to the application.
+/// The design-time services of EFCore.Dsql for contexts, found by EF's tools through the
+/// <c>[assembly: DesignTimeServicesReference]</c> that <c>EFCore.Dsql.Design</c>'s build targets add to the application.
 /// </summary>
 /// <remarks>
 /// <para>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</para>
@@ -17,7 +16,9 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Design.Internal;
 /// EF builds its design-time container from Npgsql's design services and takes the migrator and history repository
 /// from the context; the SQL generator it registers is Npgsql's. This makes every migrations service the tools resolve
 /// the context's own, so <c>migrations script</c>, <c>database update</c> and bundles generate the DSQL SQL for a
-/// <c>UseAuroraDsql</c> context (and plain Npgsql SQL for a <c>UseNpgsql</c> context in the same project).
+/// <c>UseAuroraDsql</c> context (and plain Npgsql SQL for a <c>UseNpgsql</c> context in the same project). Scaffolding
+/// with the provider <c>Npgsql.EntityFrameworkCore.PostgreSQL</c> stays Npgsql's; with <c>EFCore.Dsql</c> it is
+/// <see cref="DsqlProviderDesignTimeServices"/>'.
 /// </para>
 /// </remarks>
 public class DsqlDesignTimeServices : IDesignTimeServices
