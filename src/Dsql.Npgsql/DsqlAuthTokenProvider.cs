@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Amazon.Runtime;
 using Dsql.Npgsql.Internal;
+using Microsoft.Extensions.Logging;
 
 namespace Dsql.Npgsql;
 
@@ -15,18 +17,51 @@ namespace Dsql.Npgsql;
 /// </remarks>
 public sealed class DsqlAuthTokenProvider
 {
+    private readonly ILogger? _logger;
     private AWSCredentials? _credentials;
 
     /// <summary>Creates a provider. A named profile is read now, so a missing profile fails here rather than at first connection.</summary>
     /// <param name="options">The connection options.</param>
     /// <exception cref="ArgumentException">The named profile does not exist or has no usable credentials.</exception>
     public DsqlAuthTokenProvider(DsqlConnectionOptions options)
+        : this(options, loggerFactory: null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a provider that logs, under the category <c>Dsql.Npgsql</c>, where its credentials came from
+    /// (Information), each token's role, host and lifetime (Debug) and credential failures (Error); never a token or a secret.
+    /// </summary>
+    /// <param name="options">The connection options.</param>
+    /// <param name="loggerFactory">The application's logger factory; <see langword="null"/> for no logs.</param>
+    /// <exception cref="ArgumentException">The named profile does not exist or has no usable credentials.</exception>
+    public DsqlAuthTokenProvider(DsqlConnectionOptions options, ILoggerFactory? loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         Options = options;
+        _logger = loggerFactory?.CreateLogger(DsqlConnectorTelemetry.LoggerCategory);
+
         // Precedence: the caller's credentials > the named profile > the default chain (resolved lazily: it may call
         // IMDS, SSO or STS, which the async path must not block a thread on).
-        _credentials = options.Credentials ?? (options.Profile is { } profile ? AwsEnvironment.ProfileCredentials(profile) : null);
+        if (options.Credentials is { } given)
+        {
+            _credentials = given;
+            DsqlConnectorTelemetry.RecordCredentialsResolved(_logger, options, $"the credentials given in the options ({given.GetType().Name})");
+        }
+        else if (options.Profile is { } profile)
+        {
+            try
+            {
+                _credentials = AwsEnvironment.ProfileCredentials(profile);
+            }
+            catch (ArgumentException e)
+            {
+                DsqlConnectorTelemetry.RecordCredentialFailure(_logger, options, "profile", e);
+                throw;
+            }
+
+            DsqlConnectorTelemetry.RecordCredentialsResolved(_logger, options, $"AWS profile '{profile}' ({_credentials.GetType().Name})");
+        }
     }
 
     /// <summary>The options tokens are generated for.</summary>
@@ -35,24 +70,58 @@ public sealed class DsqlAuthTokenProvider
     /// <summary>The credentials tokens are signed with, resolving the default chain on first use.</summary>
     /// <returns>The credentials.</returns>
     /// <exception cref="InvalidOperationException">The default chain found no credentials.</exception>
-    public AWSCredentials GetCredentials() => _credentials ??= AwsEnvironment.DefaultCredentials();
+    public AWSCredentials GetCredentials()
+    {
+        if (_credentials is { } credentials)
+        {
+            return credentials;
+        }
+
+        try
+        {
+            return _credentials = DefaultChainResolved(AwsEnvironment.DefaultCredentials());
+        }
+        catch (InvalidOperationException e)
+        {
+            DsqlConnectorTelemetry.RecordCredentialFailure(_logger, Options, "default-chain", e);
+            throw;
+        }
+    }
 
     /// <summary>The credentials tokens are signed with, resolving the default chain on first use without blocking a thread.</summary>
     /// <param name="cancellationToken">Cancels the resolution.</param>
     /// <returns>The credentials.</returns>
     /// <exception cref="InvalidOperationException">The default chain found no credentials.</exception>
     public async ValueTask<AWSCredentials> GetCredentialsAsync(CancellationToken cancellationToken = default)
+    {
+        if (_credentials is { } credentials)
+        {
+            return credentials;
+        }
+
         // Concurrent first calls may both resolve; the SDK's resolver caches, so they get the same instance.
-        => _credentials ??= await AwsEnvironment.DefaultCredentialsAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return _credentials = DefaultChainResolved(await AwsEnvironment.DefaultCredentialsAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (InvalidOperationException e)
+        {
+            DsqlConnectorTelemetry.RecordCredentialFailure(_logger, Options, "default-chain", e);
+            throw;
+        }
+    }
 
     /// <summary>Generates a token (admin or not, per <see cref="DsqlConnectionOptions.Username"/>).</summary>
     /// <returns>The token, to be used as the connection password.</returns>
     public string GenerateToken()
     {
+        var start = Stopwatch.GetTimestamp();
         var credentials = GetCredentials();
-        return Options.IsAdmin
+        var token = Options.IsAdmin
             ? DsqlAuthTokenGenerator.GenerateDbConnectAdminAuthToken(credentials, Options.RegionEndpoint, Options.Host, Options.TokenDuration, Options.TimeProvider)
             : DsqlAuthTokenGenerator.GenerateDbConnectAuthToken(credentials, Options.RegionEndpoint, Options.Host, Options.TokenDuration, Options.TimeProvider);
+        DsqlConnectorTelemetry.RecordToken(_logger, Options, start);
+        return token;
     }
 
     /// <summary>Generates a token, resolving and refreshing credentials asynchronously.</summary>
@@ -60,12 +129,21 @@ public sealed class DsqlAuthTokenProvider
     /// <returns>The token, to be used as the connection password.</returns>
     public async ValueTask<string> GenerateTokenAsync(CancellationToken cancellationToken = default)
     {
+        var start = Stopwatch.GetTimestamp();
         var credentials = await GetCredentialsAsync(cancellationToken).ConfigureAwait(false);
-        return Options.IsAdmin
+        var token = Options.IsAdmin
             ? await DsqlAuthTokenGenerator.GenerateDbConnectAdminAuthTokenAsync(
                 credentials, Options.RegionEndpoint, Options.Host, Options.TokenDuration, Options.TimeProvider, cancellationToken).ConfigureAwait(false)
             : await DsqlAuthTokenGenerator.GenerateDbConnectAuthTokenAsync(
                 credentials, Options.RegionEndpoint, Options.Host, Options.TokenDuration, Options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        DsqlConnectorTelemetry.RecordToken(_logger, Options, start);
+        return token;
+    }
+
+    private AWSCredentials DefaultChainResolved(AWSCredentials credentials)
+    {
+        DsqlConnectorTelemetry.RecordCredentialsResolved(_logger, Options, $"the AWS SDK's default credential chain ({credentials.GetType().Name})");
+        return credentials;
     }
 
     /// <inheritdoc />

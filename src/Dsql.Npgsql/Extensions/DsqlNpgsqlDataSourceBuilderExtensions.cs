@@ -1,5 +1,6 @@
 using Dsql.Npgsql;
 using Dsql.Npgsql.Internal;
+using Microsoft.Extensions.Logging;
 
 // Extension methods live in Npgsql's namespace so they appear wherever an NpgsqlDataSourceBuilder is in scope.
 // ReSharper disable once CheckNamespace
@@ -24,6 +25,27 @@ public static class DsqlNpgsqlDataSourceBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(options);
         return builder.UseDsqlAuthentication(new DsqlAuthTokenProvider(options));
+    }
+
+    /// <summary>
+    /// Like <see cref="UseDsqlAuthentication(NpgsqlDataSourceBuilder, DsqlConnectionOptions)"/>, logging through
+    /// <paramref name="loggerFactory"/>: Npgsql's own logs, and the connector's (category <c>Dsql.Npgsql</c>: where the
+    /// credentials came from, each token's lifetime; never a token or a secret).
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="options">The DSQL options.</param>
+    /// <param name="loggerFactory">The application's logger factory; <see langword="null"/> for no logs.</param>
+    /// <returns>The same builder.</returns>
+    public static NpgsqlDataSourceBuilder UseDsqlAuthentication(this NpgsqlDataSourceBuilder builder, DsqlConnectionOptions options, ILoggerFactory? loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        if (loggerFactory is not null)
+        {
+            builder.UseLoggerFactory(loggerFactory);
+        }
+
+        return builder.UseDsqlAuthentication(new DsqlAuthTokenProvider(options, loggerFactory));
     }
 
     /// <summary>Like <see cref="UseDsqlAuthentication(NpgsqlDataSourceBuilder, DsqlConnectionOptions)"/>, sharing a token provider (and its resolved credentials).</summary>
