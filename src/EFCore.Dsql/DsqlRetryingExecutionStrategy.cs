@@ -4,6 +4,8 @@ using System.Runtime.ExceptionServices;
 using Microsoft.EntityFrameworkCore.Dsql.Diagnostics.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
 
@@ -102,7 +104,7 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
     {
         BaseDelay = baseDelay;
         _additionalSqlStates = (errorCodesToAdd ?? []).ToFrozenSet(StringComparer.Ordinal);
-        _pipeline = maxRetryCount == 0 ? null : Pipelines.GetOrAdd(new PipelineKey(maxRetryCount, baseDelay, maxDelay), BuildPipeline);
+        _pipeline = maxRetryCount == 0 ? null : Pipelines.GetOrAdd(new PipelineKey(maxRetryCount, baseDelay, maxDelay, ApplicationLoggerFactory(dependencies)), BuildPipeline);
     }
 
     /// <summary>The base of the exponential backoff.</summary>
@@ -263,6 +265,10 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
             Current = this;
             return operation(context, state);
         }
+        catch (Exception ex) when (DsqlRetryTelemetry.Observe(ex, DsqlFailureClassifier.Classify(ex, _additionalSqlStates)))
+        {
+            throw;
+        }
         catch (Exception ex) when (verifySucceeded is not null && ShouldVerifySuccessOn(ex))
         {
             Current = null;
@@ -304,6 +310,10 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
         {
             Current = this;
             return await operation(context, state, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (DsqlRetryTelemetry.Observe(ex, DsqlFailureClassifier.Classify(ex, _additionalSqlStates)))
+        {
+            throw;
         }
         catch (Exception ex) when (verifySucceeded is not null && ShouldVerifySuccessOn(ex))
         {
@@ -360,16 +370,34 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
 
     private void OnRetrying(Exception exception, int retryNumber, TimeSpan delay)
     {
-        Dependencies.Logger.DsqlExecutionStrategyRetrying(ExceptionsEncountered, DsqlFailureClassifier.Describe(exception), retryNumber, MaxRetryCount, delay);
+        DsqlRetryTelemetry.Retrying(Dependencies.Logger, ExceptionsEncountered, exception, retryNumber, MaxRetryCount, delay);
         OnRetry();
     }
 
     private RetryLimitExceededException RetryLimitExceeded(Exception last)
-        => new(DsqlStrings.RetryLimitExceeded(
+    {
+        DsqlRetryTelemetry.GaveUp(last, "retry_limit");
+        return new(DsqlStrings.RetryLimitExceeded(
             MaxRetryCount, DsqlFailureClassifier.Describe(last), GetType().Name, DsqlFailureClassifier.IsConcurrencyConflict(last)), last);
+    }
+
+    // Polly's telemetry (its "Polly" meter and logs) goes to the application's logger factory: the one given to
+    // UseLoggerFactory, else the one in the application's services. EF's own ILoggerFactory service is scoped, so not a cache key.
+    private static ILoggerFactory? ApplicationLoggerFactory(ExecutionStrategyDependencies dependencies)
+    {
+        var core = dependencies.Options.FindExtension<CoreOptionsExtension>();
+        return core?.LoggerFactory ?? core?.ApplicationServiceProvider?.GetService<ILoggerFactory>();
+    }
 
     private static ResiliencePipeline BuildPipeline(PipelineKey key)
-        => new ResiliencePipelineBuilder()
+    {
+        var builder = new ResiliencePipelineBuilder { Name = DsqlRetryTelemetry.Name };
+        if (key.LoggerFactory is { } loggerFactory)
+        {
+            builder.ConfigureTelemetry(loggerFactory);
+        }
+
+        return builder
             .AddRetry(new RetryStrategyOptions
             {
                 MaxRetryAttempts = key.MaxRetryCount,
@@ -394,6 +422,7 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
                 },
             })
             .Build();
+    }
 
     private static int ValidateRetryCount(int maxRetryCount)
         => maxRetryCount >= 0
@@ -415,7 +444,7 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
         return maxDelay;
     }
 
-    private readonly record struct PipelineKey(int MaxRetryCount, TimeSpan BaseDelay, TimeSpan MaxDelay);
+    private readonly record struct PipelineKey(int MaxRetryCount, TimeSpan BaseDelay, TimeSpan MaxDelay, ILoggerFactory? LoggerFactory);
 
     private sealed class RetryState(DsqlRetryingExecutionStrategy strategy, bool hasVerifier)
     {

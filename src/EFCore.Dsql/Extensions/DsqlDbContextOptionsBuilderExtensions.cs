@@ -115,10 +115,19 @@ public static class DsqlDbContextOptionsBuilderExtensions
         AddOrUpdate(optionsBuilder, extension);
         dsqlOptions?.Invoke(new DsqlDbContextOptionsBuilder(optionsBuilder));
 
+        var configured = optionsBuilder.Options.FindExtension<DsqlOptionsExtension>()!;
+        var npgsql = optionsBuilder.Options.FindExtension<NpgsqlOptionsExtension>()!;
+        if (configured.ConnectionSource is { } source && DsqlOptionsExtension.IsNamedConnectionString(source))
+        {
+            // Name=ConnectionStrings:Shop: read from the application's configuration when the first connection is made, as
+            // UseNpgsql does; EF resolves the name with the same INamedConnectionStringResolver.
+            AddOrUpdate(optionsBuilder, npgsql.WithConnectionString(source));
+            return optionsBuilder;
+        }
+
         // Resolve now, so a bad endpoint or region fails here with the connector's message (parsing does no I/O beyond
         // reading AWS config files for a region), and give Npgsql the connection string (GetConnectionString(), logs, tools).
-        var connectionOptions = optionsBuilder.Options.FindExtension<DsqlOptionsExtension>()!.ConnectionOptions!;
-        var npgsql = optionsBuilder.Options.FindExtension<NpgsqlOptionsExtension>()!;
+        var connectionOptions = configured.ConnectionOptions!;
         AddOrUpdate(optionsBuilder, npgsql.WithConnectionString(connectionOptions.ToNpgsqlConnectionStringBuilder().ConnectionString));
         return optionsBuilder;
     }

@@ -1,3 +1,4 @@
+using Amazon.Extensions.NETCore.Setup;
 using Amazon.Runtime;
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
@@ -47,6 +48,20 @@ public class DsqlDbContextOptionsBuilder
     {
         ArgumentNullException.ThrowIfNull(credentials);
         return WithOption(e => e.WithCredentials(credentials));
+    }
+
+    /// <summary>
+    /// Takes what the connection string leaves open from the AWS SDK's options (<c>builder.Configuration.GetAWSOptions()</c>):
+    /// the region of a cluster ID (an endpoint's own region always wins), and the credentials, else the profile. Without
+    /// this call, an <see cref="AWSOptions"/> registered in the application's services
+    /// (<c>services.AddDefaultAWSOptions(...)</c>) is used the same way. <see cref="Region"/>, <see cref="Profile"/> and
+    /// <see cref="Credentials"/> win over it.
+    /// </summary>
+    /// <param name="awsOptions">The AWS SDK's options.</param>
+    public virtual DsqlDbContextOptionsBuilder AwsOptions(AWSOptions awsOptions)
+    {
+        ArgumentNullException.ThrowIfNull(awsOptions);
+        return WithOption(e => e.WithAwsOptions(awsOptions));
     }
 
     /// <summary>The lifetime of each IAM token (1 second to 7 days; default 15 minutes). A token only has to be valid when a connection opens.</summary>

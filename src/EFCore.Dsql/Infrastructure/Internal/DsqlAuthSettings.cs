@@ -1,3 +1,4 @@
+using Amazon.Extensions.NETCore.Setup;
 using Amazon.Runtime;
 using Dsql.Npgsql;
 
@@ -25,6 +26,13 @@ public sealed record DsqlAuthSettings
 
     /// <summary>The IAM token lifetime; the connector's default when <see langword="null"/>.</summary>
     public TimeSpan? TokenDuration { get; init; }
+
+    /// <summary>
+    /// The AWS SDK's options given with <c>AwsOptions(…)</c> (compared by reference); when <see langword="null"/>, an
+    /// <see cref="AWSOptions"/> registered in the application's services is used. They only fill in what the string
+    /// and the settings above leave open.
+    /// </summary>
+    public AWSOptions? AwsOptions { get; init; }
 
     /// <summary>Whether any setting is given.</summary>
     public bool IsEmpty => this == None;

@@ -1,4 +1,5 @@
 using System.Text;
+using Amazon.Extensions.NETCore.Setup;
 using Amazon.Runtime;
 using Dsql.Npgsql;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
@@ -89,10 +90,72 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
     /// connection string set later (<c>Database.SetConnectionString</c>, <c>dotnet ef … --connection</c>).
     /// </summary>
     /// <param name="connectionSource">An endpoint, cluster ID or connection string; <see langword="null"/> for the configured one.</param>
+    /// <remarks>
+    /// A named connection string (<c>Name=ConnectionStrings:Shop</c>) resolves to <see langword="null"/> here: it is read
+    /// from the application's configuration when a connection is made (<see cref="ResolveForConnection"/>).
+    /// </remarks>
     public virtual DsqlConnectionOptions? Resolve(string? connectionSource)
         => connectionSource is not null
-            ? Auth.ApplyTo(DsqlConnectionOptions.Parse(connectionSource, Auth.Region), includeRegion: false)
-            : BaseConnectionOptions is { } options ? Auth.ApplyTo(options, includeRegion: true) : null;
+            ? IsNamedConnectionString(connectionSource) ? null : Parse(connectionSource, Auth.AwsOptions)
+            : BaseConnectionOptions is { } options ? Auth.ApplyTo(WithAws(options, Auth.AwsOptions), includeRegion: true) : null;
+
+    /// <summary>
+    /// Resolves the options a connection is made with: a named connection string read through EF's
+    /// <see cref="Microsoft.EntityFrameworkCore.Storage.Internal.INamedConnectionStringResolver"/> (the application's configuration, as for <c>UseNpgsql</c>),
+    /// and an <see cref="AWSOptions"/> from the application's services when none was given to the options builder.
+    /// </summary>
+    /// <param name="connectionSource">A connection string set later, or <see langword="null"/> for the configured source.</param>
+    /// <param name="namedConnectionStrings">EF's resolver of <c>Name=…</c> connection strings.</param>
+    /// <param name="applicationServices">The application's service provider, if EF has one.</param>
+    /// <returns>The options, or <see langword="null"/> with an application data source.</returns>
+    /// <exception cref="InvalidOperationException">The named connection string is not in the configuration (EF's message says which).</exception>
+    /// <exception cref="ArgumentException">The endpoint or region is invalid (the message says how to fix it).</exception>
+    public virtual DsqlConnectionOptions? ResolveForConnection(
+        string? connectionSource, Microsoft.EntityFrameworkCore.Storage.Internal.INamedConnectionStringResolver namedConnectionStrings, IServiceProvider? applicationServices)
+    {
+        ArgumentNullException.ThrowIfNull(namedConnectionStrings);
+        if (UsesExternalDataSource)
+        {
+            return null;
+        }
+
+        var aws = Auth.AwsOptions ?? applicationServices?.GetService<AWSOptions>();
+        var source = connectionSource ?? ConnectionSource;
+        if (source is not null)
+        {
+            return Parse(namedConnectionStrings.ResolveConnectionString(source), aws);
+        }
+
+        return BaseConnectionOptions is { } options ? Auth.ApplyTo(WithAws(options, aws), includeRegion: true) : null;
+    }
+
+    /// <summary>Whether a connection string names one in the configuration (<c>Name=ConnectionStrings:Shop</c>), as EF Core reads it.</summary>
+    /// <param name="connectionString">The connection string.</param>
+    public static bool IsNamedConnectionString(string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(connectionString);
+        var trimmed = connectionString.Trim();
+        return trimmed.StartsWith("name=", StringComparison.OrdinalIgnoreCase) && !trimmed.Contains(';', StringComparison.Ordinal);
+    }
+
+    // The builder's region is explicit (it must agree with an endpoint's); an AWSOptions region only fills in.
+    private DsqlConnectionOptions Parse(string connectionSource, AWSOptions? aws)
+    {
+        var options = Auth.Region is not null
+            ? DsqlConnectionOptions.Parse(connectionSource, Auth.Region)
+            : aws is not null ? aws.ParseDsqlConnectionOptions(connectionSource) : DsqlConnectionOptions.Parse(connectionSource);
+        return Auth.ApplyTo(Auth.Region is not null && aws is not null ? WithAws(options, aws) : options, includeRegion: false);
+    }
+
+    private static DsqlConnectionOptions WithAws(DsqlConnectionOptions options, AWSOptions? aws)
+        => aws is null || options.Credentials is not null || options.Profile is not null ? options
+            : aws.Credentials is { } credentials ? options.WithCredentials(credentials)
+            : !string.IsNullOrWhiteSpace(aws.Profile) ? options.WithProfile(aws.Profile)
+            : options;
+
+    /// <summary>Returns a copy taking region, profile and credentials from the AWS SDK's options where nothing else gives them.</summary>
+    /// <param name="awsOptions">The AWS SDK's options; <see langword="null"/> to use the application's registered ones.</param>
+    public virtual DsqlOptionsExtension WithAwsOptions(AWSOptions? awsOptions) => WithAuth(Auth with { AwsOptions = awsOptions });
 
     /// <summary>Returns a copy with a region.</summary>
     /// <param name="region">The AWS region.</param>
@@ -212,6 +275,8 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
                 (nameof(DsqlConnectionOptions.Credentials), DsqlCredentialIdentity.Of(auth?.Credentials)),
                 (nameof(DsqlConnectionOptions.TokenDuration), auth?.TokenDuration),
                 (nameof(DsqlConnectionOptions.TimeProvider), auth?.TimeProvider),
+                (nameof(ConnectionSource), auth is null ? Extension.ConnectionSource : null),
+                (nameof(DsqlAuthSettings.AwsOptions), Extension.Auth.AwsOptions),
                 (nameof(Retry), Extension.Retry),
                 (nameof(IdentityCacheSize), Extension.IdentityCacheSize),
                 (nameof(Migrations), Extension.Migrations),

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Dsql.Npgsql;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
@@ -30,7 +31,8 @@ public class DsqlDataSourceManager(IEnumerable<INpgsqlDataSourceConfigurationPlu
     /// <summary>Returns the shared data source for <paramref name="options"/>, creating it on first use (no I/O).</summary>
     /// <param name="options">The connector options.</param>
     /// <param name="npgsqlOptions">The Npgsql settings (the application's data-source configuration action).</param>
-    public virtual NpgsqlDataSource GetDataSource(DsqlConnectionOptions options, NpgsqlOptionsExtension? npgsqlOptions)
+    /// <param name="loggerFactory">The application's logger factory, for the connector's and Npgsql's logs (the first one given for the options is kept).</param>
+    public virtual NpgsqlDataSource GetDataSource(DsqlConnectionOptions options, NpgsqlOptionsExtension? npgsqlOptions, ILoggerFactory? loggerFactory = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
 
@@ -38,14 +40,15 @@ public class DsqlDataSourceManager(IEnumerable<INpgsqlDataSourceConfigurationPlu
         // The connector's options compare credentials by reference; fixed credentials are keyed by value instead.
         return _dataSources.GetOrAdd(
             (options.WithCredentials(null), DsqlCredentialIdentity.Of(options.Credentials)),
-            static (_, state) => new Lazy<NpgsqlDataSource>(() => state.Manager.Create(state.Options, state.Npgsql)),
-            (Manager: this, Options: options, Npgsql: npgsqlOptions)).Value;
+            static (_, state) => new Lazy<NpgsqlDataSource>(() => state.Manager.Create(state.Options, state.Npgsql, state.LoggerFactory)),
+            (Manager: this, Options: options, Npgsql: npgsqlOptions, LoggerFactory: loggerFactory)).Value;
     }
 
     /// <summary>Builds a data source: plugins first, then DSQL authentication and defaults, then the application's own configuration.</summary>
     /// <param name="options">The connector options.</param>
     /// <param name="npgsqlOptions">The Npgsql settings.</param>
-    protected virtual NpgsqlDataSource Create(DsqlConnectionOptions options, NpgsqlOptionsExtension? npgsqlOptions)
+    /// <param name="loggerFactory">The application's logger factory, or <see langword="null"/>.</param>
+    protected virtual NpgsqlDataSource Create(DsqlConnectionOptions options, NpgsqlOptionsExtension? npgsqlOptions, ILoggerFactory? loggerFactory)
     {
         var builder = new NpgsqlDataSourceBuilder();
         foreach (var plugin in _plugins)
@@ -53,7 +56,7 @@ public class DsqlDataSourceManager(IEnumerable<INpgsqlDataSourceConfigurationPlu
             plugin.Configure(builder);
         }
 
-        builder.UseDsqlAuthentication(options);
+        builder.UseDsqlAuthentication(options, loggerFactory);
         npgsqlOptions?.DataSourceBuilderAction?.Invoke(builder);
         return builder.Build();
     }

@@ -2,6 +2,8 @@ using System.Data;
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Storage.Internal;
 
@@ -31,7 +33,7 @@ public class DsqlRelationalConnection : NpgsqlRelationalConnection
         DsqlDataSourceManager dsqlDataSources,
         NpgsqlDataSourceManager npgsqlDataSources,
         IDbContextOptions options)
-        : base(dependencies, ResolveDataSource(dsqlDataSources, npgsqlDataSources, options))
+        : base(dependencies, ResolveDataSource(dependencies, dsqlDataSources, npgsqlDataSources, options))
     {
         _dsqlDataSources = dsqlDataSources;
         _dsqlOptions = options.FindExtension<DsqlOptionsExtension>();
@@ -49,8 +51,11 @@ public class DsqlRelationalConnection : NpgsqlRelationalConnection
         {
             if (value is not null && _dsqlDataSources is not null && _dsqlOptions is { UsesExternalDataSource: false })
             {
+                var core = Dependencies.ContextOptions.FindExtension<CoreOptionsExtension>();
                 DbDataSource = _dsqlDataSources.GetDataSource(
-                    _dsqlOptions.Resolve(value)!, Dependencies.ContextOptions.FindExtension<NpgsqlOptionsExtension>());
+                    _dsqlOptions.ResolveForConnection(value, Dependencies.ConnectionStringResolver, core?.ApplicationServiceProvider)!,
+                    Dependencies.ContextOptions.FindExtension<NpgsqlOptionsExtension>(),
+                    LoggerFactory(core));
                 return;
             }
 
@@ -77,16 +82,25 @@ public class DsqlRelationalConnection : NpgsqlRelationalConnection
         => base.ConnectionBeginTransactionAsync(MapIsolationLevel(isolationLevel), cancellationToken);
 
     private static DbDataSource? ResolveDataSource(
-        DsqlDataSourceManager dsqlDataSources, NpgsqlDataSourceManager npgsqlDataSources, IDbContextOptions options)
+        RelationalConnectionDependencies dependencies,
+        DsqlDataSourceManager dsqlDataSources,
+        NpgsqlDataSourceManager npgsqlDataSources,
+        IDbContextOptions options)
     {
         var npgsqlOptions = options.FindExtension<NpgsqlOptionsExtension>();
         var dsqlOptions = options.FindExtension<DsqlOptionsExtension>();
+        var core = options.FindExtension<CoreOptionsExtension>();
 
-        // UseAuroraDsql(endpoint | cluster ID | connection string): our IAM data source. Anything else
-        // (an application's NpgsqlDataSource or DbConnection) is resolved exactly as Npgsql does.
-        return dsqlOptions?.ConnectionOptions is { } connectionOptions
-            && npgsqlOptions is { DataSource: null, Connection: null }
-                ? dsqlDataSources.GetDataSource(connectionOptions, npgsqlOptions)
-                : npgsqlDataSources.GetDataSource(npgsqlOptions, options.FindExtension<CoreOptionsExtension>()?.ApplicationServiceProvider);
+        // UseAuroraDsql(endpoint | cluster ID | connection string | Name=…): our IAM data source, with a named connection
+        // string and an AWSOptions taken from the application now. Anything else (an application's NpgsqlDataSource or
+        // DbConnection) is resolved exactly as Npgsql does.
+        return npgsqlOptions is { DataSource: null, Connection: null }
+            && dsqlOptions?.ResolveForConnection(null, dependencies.ConnectionStringResolver, core?.ApplicationServiceProvider) is { } connectionOptions
+                ? dsqlDataSources.GetDataSource(connectionOptions, npgsqlOptions, LoggerFactory(core))
+                : npgsqlDataSources.GetDataSource(npgsqlOptions, core?.ApplicationServiceProvider);
     }
+
+    // The application's logger factory (UseLoggerFactory, else the one in its services): connector and Npgsql logs go there.
+    private static ILoggerFactory? LoggerFactory(CoreOptionsExtension? core)
+        => core?.LoggerFactory ?? core?.ApplicationServiceProvider?.GetService<ILoggerFactory>();
 }
