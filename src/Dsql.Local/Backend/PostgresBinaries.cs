@@ -2,41 +2,47 @@ using System.Globalization;
 
 namespace Dsql.Local.Backend;
 
-/// <summary>Finds <c>initdb</c> and <c>pg_ctl</c>: <c>DSQL_LOCAL_PG_BIN</c>, then <c>PATH</c>, then Debian's <c>/usr/lib/postgresql/*/bin</c>.</summary>
-internal sealed record PostgresBinaries(string Directory, int MajorVersion)
+/// <summary>
+/// Finds <c>initdb</c> and <c>pg_ctl</c> (<c>initdb.exe</c> and <c>pg_ctl.exe</c> on Windows): <c>DSQL_LOCAL_PG_BIN</c>,
+/// then <c>PATH</c>, then Debian's <c>/usr/lib/postgresql/*/bin</c>.
+/// </summary>
+internal sealed record PostgresBinaries(string Directory, int MajorVersion, bool Windows = false)
 {
     internal const string InstallAdvice =
         "Install PostgreSQL (Debian/Ubuntu: 'apt-get install -y postgresql'), or point DSQL_LOCAL_PG_BIN at the folder holding initdb and pg_ctl.";
 
-    public string InitDb => Path.Combine(Directory, "initdb");
+    public string InitDb => Path.Combine(Directory, Executable("initdb", Windows));
 
-    public string PgCtl => Path.Combine(Directory, "pg_ctl");
+    public string PgCtl => Path.Combine(Directory, Executable("pg_ctl", Windows));
 
     public static PostgresBinaries Find()
+        => Find(Environment.GetEnvironmentVariable("DSQL_LOCAL_PG_BIN"), Environment.GetEnvironmentVariable("PATH"), OperatingSystem.IsWindows());
+
+    internal static PostgresBinaries Find(string? configured, string? path, bool windows)
     {
-        var configured = Environment.GetEnvironmentVariable("DSQL_LOCAL_PG_BIN");
         if (!string.IsNullOrEmpty(configured))
         {
-            return HasBinaries(configured)
-                ? new PostgresBinaries(configured, ReadMajorVersion(configured))
-                : throw new InvalidOperationException($"DSQL_LOCAL_PG_BIN is '{configured}', but initdb and pg_ctl are not both there. {InstallAdvice}");
+            return HasBinaries(configured, windows)
+                ? new PostgresBinaries(configured, ReadMajorVersion(configured), windows)
+                : throw new InvalidOperationException(
+                    $"DSQL_LOCAL_PG_BIN is '{configured}', but {Executable("initdb", windows)} and {Executable("pg_ctl", windows)} are not both there. {InstallAdvice}");
         }
 
-        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        foreach (var directory in (path ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
-            if (HasBinaries(directory))
+            if (HasBinaries(directory, windows))
             {
-                var resolved = Path.GetDirectoryName(ResolveLink(Path.Combine(directory, "initdb"))) ?? directory;
-                return new PostgresBinaries(HasBinaries(resolved) ? resolved : directory, ReadMajorVersion(resolved));
+                var resolved = Path.GetDirectoryName(ResolveLink(Path.Combine(directory, Executable("initdb", windows)))) ?? directory;
+                return new PostgresBinaries(HasBinaries(resolved, windows) ? resolved : directory, ReadMajorVersion(resolved), windows);
             }
         }
 
         const string debianRoot = "/usr/lib/postgresql";
-        if (System.IO.Directory.Exists(debianRoot))
+        if (!windows && System.IO.Directory.Exists(debianRoot))
         {
             var newest = System.IO.Directory.GetDirectories(debianRoot)
                 .Select(d => (Directory: Path.Combine(d, "bin"), Version: int.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : 0))
-                .Where(d => HasBinaries(d.Directory))
+                .Where(d => HasBinaries(d.Directory, windows))
                 .OrderByDescending(d => d.Version)
                 .FirstOrDefault();
             if (newest.Directory is not null)
@@ -48,8 +54,11 @@ internal sealed record PostgresBinaries(string Directory, int MajorVersion)
         throw new InvalidOperationException($"PostgreSQL's initdb and pg_ctl were not found. {InstallAdvice}");
     }
 
-    private static bool HasBinaries(string directory)
-        => File.Exists(Path.Combine(directory, "initdb")) && File.Exists(Path.Combine(directory, "pg_ctl"));
+    private static bool HasBinaries(string directory, bool windows)
+        => File.Exists(Path.Combine(directory, Executable("initdb", windows))) && File.Exists(Path.Combine(directory, Executable("pg_ctl", windows)));
+
+    // Windows finds programs by their .exe name only; elsewhere executables have no extension.
+    private static string Executable(string name, bool windows) => windows ? name + ".exe" : name;
 
     private static string ResolveLink(string path)
     {
