@@ -65,9 +65,10 @@ public sealed class BlogDatabase : IAsyncDisposable
 
         _emulator = await DsqlLocalServer.StartAsync(new DsqlLocalOptions(), cancellationToken);
 
-        // Tokens are signed for the emulator's endpoint name and region, exactly as for a cluster endpoint.
+        // Tokens are signed for the emulator's endpoint name and region, and its certificate is verified against the root
+        // it wrote out, exactly as a cluster endpoint's is against the public CAs.
         _emulatorOptions = DsqlConnectionOptions
-            .Parse($"Host={_emulator.Endpoint};Port={_emulator.Port};SSL Mode={(_emulator.TlsEnabled ? "Require" : "Disable")}", _emulator.Region);
+            .Parse($"Host={_emulator.Endpoint};Port={_emulator.Port};SSL Mode=VerifyFull;Root Certificate={_emulator.RootCertificatePath}", _emulator.Region);
     }
 
     /// <summary>Applies the checked-in migrations (the DSQL migrator: one DDL per transaction, index builds awaited).</summary>

@@ -65,7 +65,7 @@ public sealed class DotnetEfTool : IAsyncLifetime
     };
 
     public static string EndpointUri(DsqlLocalServer emulator)
-        => $"postgresql://admin@{emulator.Endpoint}:{emulator.Port}/postgres?region={emulator.Region}&sslmode={(emulator.TlsEnabled ? "require" : "disable")}";
+        => $"postgresql://admin@{emulator.Endpoint}:{emulator.Port}/postgres?region={emulator.Region}&sslmode=verify-full&sslrootcert={Uri.EscapeDataString(emulator.RootCertificatePath!)}";
 
     public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string?> environment)
     {
@@ -157,7 +157,7 @@ public sealed class DotnetEfToolTests(DotnetEfTool tool) : IClassFixture<DotnetE
         Assert.DoesNotContain("(Pending)", list.Output, StringComparison.Ordinal);
 
         // --connection replaces the connection string; the new host still gets IAM tokens (the emulator checks them).
-        var overridden = await tool.EfAsync(emulator, "migrations", "list", "--connection", $"Host={emulator.Endpoint};Port={emulator.Port};SSL Mode=Require");
+        var overridden = await tool.EfAsync(emulator, "migrations", "list", "--connection", $"Host={emulator.Endpoint};Port={emulator.Port};SSL Mode=VerifyFull;Root Certificate={emulator.RootCertificatePath}");
         Assert.True(overridden.ExitCode == 0, $"dotnet ef migrations list --connection failed:\n{overridden.Output}");
         Assert.DoesNotContain("(Pending)", overridden.Output, StringComparison.Ordinal);
 
@@ -223,7 +223,7 @@ public sealed class DotnetEfToolTests(DotnetEfTool tool) : IClassFixture<DotnetE
     private static Task<ProcessResult> PsqlAsync(DsqlLocalServer emulator, string script)
         => DotnetEfTool.RunAsync(
             FindPsql(),
-            [$"host={emulator.Endpoint} port={emulator.Port} user=admin dbname=postgres sslmode={(emulator.TlsEnabled ? "require" : "disable")}", "-v", "ON_ERROR_STOP=1", "-q", "-f", script],
+            [$"host={emulator.Endpoint} port={emulator.Port} user=admin dbname=postgres sslmode=verify-full sslrootcert={emulator.RootCertificatePath}", "-v", "ON_ERROR_STOP=1", "-q", "-f", script],
             Path.GetDirectoryName(script)!,
             new Dictionary<string, string?> { ["PGPASSWORD"] = emulator.GenerateAuthToken("admin", TimeSpan.FromMinutes(15)) });
 

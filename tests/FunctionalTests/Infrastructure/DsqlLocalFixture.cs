@@ -36,7 +36,7 @@ public sealed class DsqlLocalFixture : IAsyncLifetime
     public DsqlLocalCredential Credential => Server.Credential;
 
     /// <summary>
-    /// A connection string for <c>admin</c> with a token valid for 12 hours, <c>SSL Mode=Require</c> and
+    /// A connection string for <c>admin</c> with a token valid for 12 hours, <c>SSL Mode=VerifyFull</c> against the emulator's root certificate, and
     /// <c>No Reset On Close=true</c> (DSQL refuses <c>DISCARD ALL</c>).
     /// </summary>
     public string ConnectionString { get; private set; } = "";
