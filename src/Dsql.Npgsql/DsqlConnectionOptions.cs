@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Amazon;
 using Amazon.Runtime;
@@ -13,9 +14,10 @@ namespace Dsql.Npgsql;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Instances are immutable; every <c>With…</c> method returns a changed copy. Two instances are equal when every setting
-/// is equal (<see cref="Credentials"/> and <see cref="TimeProvider"/> by reference), so they can key caches such as EF Core's
-/// service-provider cache. <see cref="ToString"/> never shows a secret.
+/// Instances are immutable records: every <c>With…</c> method (or a <c>with</c> expression) returns a changed copy, and each
+/// setting is checked where it is set. Two instances are equal when every setting is equal (<see cref="Credentials"/> and
+/// <see cref="TimeProvider"/> by reference), so they can key caches such as EF Core's service-provider cache.
+/// <see cref="ToString"/> never shows a secret.
 /// </para>
 /// <para>
 /// Defaults: user <c>admin</c>, database <c>postgres</c>, port 5432, token lifetime 900 s. For DSQL endpoints
@@ -24,7 +26,7 @@ namespace Dsql.Npgsql;
 /// and an <c>Application Name</c> naming this connector. Each can be overridden.
 /// </para>
 /// </remarks>
-public sealed class DsqlConnectionOptions : IEquatable<DsqlConnectionOptions>
+public sealed record DsqlConnectionOptions
 {
     /// <summary>The default database role: <c>admin</c>, which gets <c>DbConnectAdmin</c> tokens.</summary>
     public const string DefaultUsername = "admin";
@@ -35,6 +37,28 @@ public sealed class DsqlConnectionOptions : IEquatable<DsqlConnectionOptions>
     /// <summary>The default port: 5432.</summary>
     public const int DefaultPort = 5432;
 
+    private const string RoleExample = "the database role, for example 'admin'";
+    private const string DatabaseExample = "'postgres'";
+
+    // Keywords that are first-class options rather than pass-through settings.
+    private static readonly string[] LiftedKeywords = ["SSL Mode", "Connection Lifetime", "Application Name"];
+    private static readonly string[] IdentityKeywords = ["Host", "Port", "Username", "Database", "Password", "Passfile"];
+
+    private readonly string _username = DefaultUsername;
+    private readonly string _database = DefaultDatabase;
+    private readonly int _port = DefaultPort;
+    private readonly string? _profile;
+    private readonly TimeSpan _tokenDuration = DefaultTokenDuration;
+    private readonly ByReference<AWSCredentials> _credentials;
+    private readonly ByReference<TimeProvider> _timeProvider;
+    private readonly TimeSpan? _connectionLifetime;
+
+    private DsqlConnectionOptions(string host, string region)
+    {
+        Host = host;
+        Region = region;
+    }
+
     /// <summary>The default token lifetime: 900 seconds.</summary>
     public static TimeSpan DefaultTokenDuration => DsqlAuthTokenGenerator.DefaultExpiresIn;
 
@@ -44,62 +68,75 @@ public sealed class DsqlConnectionOptions : IEquatable<DsqlConnectionOptions>
     /// <summary>The default <c>application_name</c>: this connector's name and version, for example <c>dsql-npgsql/0.1.0</c>.</summary>
     public static string DefaultApplicationName => ConnectorVersion.ApplicationName;
 
-    private const string Admin = DefaultUsername;
+    /// <summary>The cluster endpoint (or, for a tunnel or emulator, any host name). Change it with <see cref="WithHost"/>.</summary>
+    public string Host { get; private init; }
 
-    // Keywords that are first-class options rather than pass-through settings.
-    private static readonly string[] LiftedKeywords = ["SSL Mode", "Connection Lifetime", "Application Name"];
-    private static readonly string[] IdentityKeywords = ["Host", "Port", "Username", "Database", "Password", "Passfile"];
-
-    private DsqlConnectionOptions(string host, string region)
-    {
-        Host = host;
-        Region = region;
-    }
-
-    /// <summary>The cluster endpoint (or, for a tunnel or emulator, any host name).</summary>
-    public string Host { get; private set; }
-
-    /// <summary>The AWS region the tokens are signed for, for example <c>us-east-1</c>.</summary>
-    public string Region { get; private set; }
+    /// <summary>The AWS region the tokens are signed for, for example <c>us-east-1</c>. Change it with <see cref="WithRegion"/>.</summary>
+    public string Region { get; private init; }
 
     /// <summary>The database role; <c>admin</c> gets <c>DbConnectAdmin</c> tokens, every other role <c>DbConnect</c> tokens.</summary>
-    public string Username { get; private set; } = DefaultUsername;
+    /// <exception cref="ArgumentException">The role is empty.</exception>
+    public string Username { get => _username; init => _username = ValidateName(value, "username", RoleExample); }
 
     /// <summary>The database; DSQL has only <c>postgres</c>.</summary>
-    public string Database { get; private set; } = DefaultDatabase;
+    /// <exception cref="ArgumentException">The name is empty.</exception>
+    public string Database { get => _database; init => _database = ValidateName(value, "database", DatabaseExample); }
 
-    /// <summary>The TCP port.</summary>
-    public int Port { get; private set; } = DefaultPort;
+    /// <summary>The TCP port, 1 to 65535.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a port.</exception>
+    public int Port
+    {
+        get => _port;
+        init => _port = value is >= 1 and <= 65535 ? value : throw new ArgumentOutOfRangeException("port", value, "A port is a number from 1 to 65535.");
+    }
 
     /// <summary>The AWS profile to take credentials (and, if needed, the region) from; <see langword="null"/> for the default chain.</summary>
-    public string? Profile { get; private set; }
+    public string? Profile { get => _profile; init => _profile = string.IsNullOrWhiteSpace(value) ? null : value.Trim(); }
 
     /// <summary>How long each generated token is valid (1 second to 7 days). A token is checked only when a connection opens.</summary>
-    public TimeSpan TokenDuration { get; private set; } = DefaultTokenDuration;
+    /// <exception cref="ArgumentOutOfRangeException">The duration is out of range or not whole seconds.</exception>
+    public TimeSpan TokenDuration
+    {
+        get => _tokenDuration;
+        init
+        {
+            DsqlAuthTokenGenerator.ValidateExpiresIn(value, "tokenDuration");
+            _tokenDuration = value;
+        }
+    }
 
     /// <summary>
     /// The caller's AWS credentials; when set they take precedence over <see cref="Profile"/> and the default chain.
     /// Compared by reference.
     /// </summary>
-    public AWSCredentials? Credentials { get; private set; }
+    public AWSCredentials? Credentials { get => _credentials.Value; init => _credentials = new(value); }
 
     /// <summary>The clock that dates token signatures (tests); <see langword="null"/> for the system clock. Compared by reference.</summary>
-    public TimeProvider? TimeProvider { get; private set; }
+    public TimeProvider? TimeProvider { get => _timeProvider.Value; init => _timeProvider = new(value); }
 
     /// <summary>An explicit SSL mode; <see langword="null"/> applies the default (<see cref="global::Npgsql.SslMode.VerifyFull"/> for DSQL endpoints, Npgsql's own otherwise).</summary>
-    public SslMode? SslMode { get; private set; }
+    public SslMode? SslMode { get; init; }
 
     /// <summary>An explicit pooled-connection lifetime; <see langword="null"/> applies <see cref="DefaultConnectionLifetime"/>. Zero disables it.</summary>
-    public TimeSpan? ConnectionLifetime { get; private set; }
+    /// <exception cref="ArgumentOutOfRangeException">The lifetime is negative or not whole seconds.</exception>
+    public TimeSpan? ConnectionLifetime
+    {
+        get => _connectionLifetime;
+        init => _connectionLifetime = value is not { } lifetime
+            || (lifetime >= TimeSpan.Zero && lifetime.Ticks % TimeSpan.TicksPerSecond == 0 && lifetime.TotalSeconds <= int.MaxValue)
+                ? value
+                : throw new ArgumentOutOfRangeException("connectionLifetime", value,
+                    "The connection lifetime must be a whole, non-negative number of seconds (DSQL closes connections after 3600 s).");
+    }
 
     /// <summary>An explicit <c>application_name</c>; <see langword="null"/> applies <see cref="DefaultApplicationName"/>.</summary>
-    public string? ApplicationName { get; private set; }
+    public string? ApplicationName { get; init; }
 
     /// <summary>
     /// Every other Npgsql setting (for example <c>Maximum Pool Size=20;Timeout=30</c>), as a canonical Npgsql keyword string
-    /// sorted by keyword; empty when there are none.
+    /// sorted by keyword; empty when there are none. Change it with <see cref="WithNpgsqlSettings"/>.
     /// </summary>
-    public string NpgsqlSettings { get; private set; } = "";
+    public string NpgsqlSettings { get; private init; } = "";
 
     /// <summary>The region as an SDK <see cref="RegionEndpoint"/>.</summary>
     public RegionEndpoint RegionEndpoint => RegionEndpoint.GetBySystemName(Region);
@@ -111,7 +148,13 @@ public sealed class DsqlConnectionOptions : IEquatable<DsqlConnectionOptions>
     public string? ClusterId => DsqlEndpoint.ClusterIdOf(Host);
 
     /// <summary>Whether tokens are <c>DbConnectAdmin</c> tokens (the role is <c>admin</c>).</summary>
-    public bool IsAdmin => string.Equals(Username, Admin, StringComparison.Ordinal);
+    public bool IsAdmin => string.Equals(Username, DefaultUsername, StringComparison.Ordinal);
+
+    /// <summary>
+    /// What decides which tokens these options sign: region, profile, credentials (fixed credentials by value, others by
+    /// reference), token lifetime and clock. Two options with equal keys can share EF Core's service provider.
+    /// </summary>
+    internal object AuthKey => (Region, Profile, DsqlCredentialIdentity.Of(Credentials), TokenDuration, _timeProvider);
 
     /// <summary>
     /// Reads a cluster endpoint, a bare cluster ID, a <c>postgresql://</c>/<c>postgres://</c> URI or an Npgsql keyword string.
@@ -137,32 +180,14 @@ public sealed class DsqlConnectionOptions : IEquatable<DsqlConnectionOptions>
         var explicitRegion = ExplicitRegion(region, parsed.Region);
         var (host, resolvedRegion) = ResolveHostAndRegion(parsed.Host, explicitRegion, parsed.Profile);
 
-        var options = new DsqlConnectionOptions(host, resolvedRegion)
+        return new DsqlConnectionOptions(host, resolvedRegion)
         {
-            Profile = string.IsNullOrWhiteSpace(parsed.Profile) ? null : parsed.Profile.Trim(),
-        };
-        if (parsed.Port is { } port)
-        {
-            options.Port = port;
-        }
-
-        if (parsed.Username is not null)
-        {
-            options.Username = ValidateName(parsed.Username, "Username", "the database role, for example 'admin'");
-        }
-
-        if (parsed.Database is not null)
-        {
-            options.Database = ValidateName(parsed.Database, "Database", "'postgres'");
-        }
-
-        if (parsed.TokenDuration is { } duration)
-        {
-            options.TokenDuration = duration;
-        }
-
-        options.AdoptNpgsqlSettings(parsed.Npgsql);
-        return options;
+            Profile = parsed.Profile,
+            Port = parsed.Port ?? DefaultPort,
+            Username = parsed.Username ?? DefaultUsername,
+            Database = parsed.Database ?? DefaultDatabase,
+            TokenDuration = parsed.TokenDuration ?? DefaultTokenDuration,
+        }.AdoptNpgsqlSettings(parsed.Npgsql);
     }
 
     /// <summary>Returns a copy for another host or cluster ID (the region is re-read from a DSQL endpoint).</summary>
@@ -172,21 +197,9 @@ public sealed class DsqlConnectionOptions : IEquatable<DsqlConnectionOptions>
     {
         ArgumentNullException.ThrowIfNull(hostOrClusterId);
         var host = NormalizeHost(hostOrClusterId);
-        var copy = Clone();
-        if (DsqlEndpoint.IsClusterId(host))
-        {
-            copy.Host = DsqlEndpoint.HostFor(host, Region);
-        }
-        else
-        {
-            copy.Host = host;
-            if (DsqlEndpoint.TryGetRegion(host, out var hostRegion))
-            {
-                copy.Region = hostRegion;
-            }
-        }
-
-        return copy;
+        return DsqlEndpoint.IsClusterId(host)
+            ? this with { Host = DsqlEndpoint.HostFor(host, Region) }
+            : this with { Host = host, Region = DsqlEndpoint.TryGetRegion(host, out var hostRegion) ? hostRegion : Region };
     }
 
     /// <summary>Returns a copy signing for another region. A DSQL endpoint's own region cannot be contradicted.</summary>
@@ -197,124 +210,61 @@ public sealed class DsqlConnectionOptions : IEquatable<DsqlConnectionOptions>
     {
         ArgumentNullException.ThrowIfNull(region);
         var value = ValidateRegion(region, nameof(region), "the region argument");
-        if (DsqlEndpoint.TryGetRegion(Host, out var hostRegion) && hostRegion != value)
-        {
-            throw RegionConflict(Host, hostRegion, value, nameof(region));
-        }
-
-        var copy = Clone();
-        copy.Region = value;
-        return copy;
+        return DsqlEndpoint.TryGetRegion(Host, out var hostRegion) && hostRegion != value
+            ? throw RegionConflict(Host, hostRegion, value, nameof(region))
+            : this with { Region = value };
     }
 
     /// <summary>Returns a copy connecting as another database role (<c>admin</c> gets admin tokens).</summary>
     /// <param name="username">The role name.</param>
     /// <returns>The changed copy.</returns>
-    public DsqlConnectionOptions WithUsername(string username)
-    {
-        var copy = Clone();
-        copy.Username = ValidateName(username, nameof(username), "the database role, for example 'admin'");
-        return copy;
-    }
+    public DsqlConnectionOptions WithUsername(string username) => this with { Username = username };
 
     /// <summary>Returns a copy using another database.</summary>
     /// <param name="database">The database name.</param>
     /// <returns>The changed copy.</returns>
-    public DsqlConnectionOptions WithDatabase(string database)
-    {
-        var copy = Clone();
-        copy.Database = ValidateName(database, nameof(database), "'postgres'");
-        return copy;
-    }
+    public DsqlConnectionOptions WithDatabase(string database) => this with { Database = database };
 
     /// <summary>Returns a copy using another port.</summary>
     /// <param name="port">1 to 65535.</param>
     /// <returns>The changed copy.</returns>
-    public DsqlConnectionOptions WithPort(int port)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
-        var copy = Clone();
-        copy.Port = port;
-        return copy;
-    }
+    public DsqlConnectionOptions WithPort(int port) => this with { Port = port };
 
     /// <summary>Returns a copy taking credentials from a named AWS profile (unless <see cref="Credentials"/> is set).</summary>
     /// <param name="profile">The profile name; <see langword="null"/> for the default chain.</param>
     /// <returns>The changed copy.</returns>
-    public DsqlConnectionOptions WithProfile(string? profile)
-    {
-        var copy = Clone();
-        copy.Profile = string.IsNullOrWhiteSpace(profile) ? null : profile.Trim();
-        return copy;
-    }
+    public DsqlConnectionOptions WithProfile(string? profile) => this with { Profile = profile };
 
     /// <summary>Returns a copy whose tokens live <paramref name="tokenDuration"/>.</summary>
     /// <param name="tokenDuration">A whole number of seconds from 1 to 604,800.</param>
     /// <returns>The changed copy.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The duration is out of range or not whole seconds.</exception>
-    public DsqlConnectionOptions WithTokenDuration(TimeSpan tokenDuration)
-    {
-        DsqlAuthTokenGenerator.ValidateExpiresIn(tokenDuration, nameof(tokenDuration));
-        var copy = Clone();
-        copy.TokenDuration = tokenDuration;
-        return copy;
-    }
+    public DsqlConnectionOptions WithTokenDuration(TimeSpan tokenDuration) => this with { TokenDuration = tokenDuration };
 
     /// <summary>Returns a copy signing with the caller's credentials (taking precedence over any profile and the default chain).</summary>
     /// <param name="credentials">The credentials; <see langword="null"/> to fall back to the profile or default chain.</param>
     /// <returns>The changed copy.</returns>
-    public DsqlConnectionOptions WithCredentials(AWSCredentials? credentials)
-    {
-        var copy = Clone();
-        copy.Credentials = credentials;
-        return copy;
-    }
+    public DsqlConnectionOptions WithCredentials(AWSCredentials? credentials) => this with { Credentials = credentials };
 
     /// <summary>Returns a copy dating token signatures with <paramref name="timeProvider"/> (for tests).</summary>
     /// <param name="timeProvider">The clock; <see langword="null"/> for the system clock.</param>
     /// <returns>The changed copy.</returns>
-    public DsqlConnectionOptions WithTimeProvider(TimeProvider? timeProvider)
-    {
-        var copy = Clone();
-        copy.TimeProvider = timeProvider;
-        return copy;
-    }
+    public DsqlConnectionOptions WithTimeProvider(TimeProvider? timeProvider) => this with { TimeProvider = timeProvider };
 
     /// <summary>Returns a copy with an explicit SSL mode (for example <see cref="global::Npgsql.SslMode.Disable"/> for a local emulator).</summary>
     /// <param name="sslMode">The mode; <see langword="null"/> restores the default.</param>
     /// <returns>The changed copy.</returns>
-    public DsqlConnectionOptions WithSslMode(SslMode? sslMode)
-    {
-        var copy = Clone();
-        copy.SslMode = sslMode;
-        return copy;
-    }
+    public DsqlConnectionOptions WithSslMode(SslMode? sslMode) => this with { SslMode = sslMode };
 
     /// <summary>Returns a copy with an explicit pooled-connection lifetime.</summary>
     /// <param name="connectionLifetime">Whole seconds, zero for none; <see langword="null"/> restores the 3300 s default.</param>
     /// <returns>The changed copy.</returns>
-    public DsqlConnectionOptions WithConnectionLifetime(TimeSpan? connectionLifetime)
-    {
-        if (connectionLifetime is { } lifetime && (lifetime < TimeSpan.Zero || lifetime.Ticks % TimeSpan.TicksPerSecond != 0 || lifetime.TotalSeconds > int.MaxValue))
-        {
-            throw new ArgumentOutOfRangeException(nameof(connectionLifetime), lifetime, "The connection lifetime must be a whole, non-negative number of seconds (DSQL closes connections after 3600 s).");
-        }
-
-        var copy = Clone();
-        copy.ConnectionLifetime = connectionLifetime;
-        return copy;
-    }
+    public DsqlConnectionOptions WithConnectionLifetime(TimeSpan? connectionLifetime) => this with { ConnectionLifetime = connectionLifetime };
 
     /// <summary>Returns a copy with an explicit <c>application_name</c>.</summary>
     /// <param name="applicationName">The name; <see langword="null"/> restores <see cref="DefaultApplicationName"/>.</param>
     /// <returns>The changed copy.</returns>
-    public DsqlConnectionOptions WithApplicationName(string? applicationName)
-    {
-        var copy = Clone();
-        copy.ApplicationName = applicationName;
-        return copy;
-    }
+    public DsqlConnectionOptions WithApplicationName(string? applicationName) => this with { ApplicationName = applicationName };
 
     /// <summary>Returns a copy with other Npgsql settings changed (pool sizes, timeouts, certificates…).</summary>
     /// <param name="configure">
@@ -340,9 +290,7 @@ public sealed class DsqlConnectionOptions : IEquatable<DsqlConnectionOptions>
             }
         }
 
-        var copy = Clone();
-        copy.AdoptNpgsqlSettings(builder);
-        return copy;
+        return AdoptNpgsqlSettings(builder);
     }
 
     /// <summary>
@@ -422,83 +370,13 @@ public sealed class DsqlConnectionOptions : IEquatable<DsqlConnectionOptions>
         }
     }
 
-    /// <inheritdoc />
-    public bool Equals(DsqlConnectionOptions? other)
-        => other is not null
-            && (ReferenceEquals(this, other)
-                || (Host == other.Host
-                    && Region == other.Region
-                    && Username == other.Username
-                    && Database == other.Database
-                    && Port == other.Port
-                    && Profile == other.Profile
-                    && TokenDuration == other.TokenDuration
-                    && ReferenceEquals(Credentials, other.Credentials)
-                    && ReferenceEquals(TimeProvider, other.TimeProvider)
-                    && SslMode == other.SslMode
-                    && ConnectionLifetime == other.ConnectionLifetime
-                    && ApplicationName == other.ApplicationName
-                    && NpgsqlSettings == other.NpgsqlSettings));
-
-    /// <inheritdoc />
-    public override bool Equals(object? obj) => obj is DsqlConnectionOptions other && Equals(other);
-
-    /// <inheritdoc />
-    public override int GetHashCode()
-    {
-        var hash = new HashCode();
-        hash.Add(Host, StringComparer.Ordinal);
-        hash.Add(Region, StringComparer.Ordinal);
-        hash.Add(Username, StringComparer.Ordinal);
-        hash.Add(Database, StringComparer.Ordinal);
-        hash.Add(Port);
-        hash.Add(Profile, StringComparer.Ordinal);
-        hash.Add(TokenDuration);
-        hash.Add(Credentials is null ? 0 : System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Credentials));
-        hash.Add(TimeProvider is null ? 0 : System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(TimeProvider));
-        hash.Add(SslMode);
-        hash.Add(ConnectionLifetime);
-        hash.Add(ApplicationName, StringComparer.Ordinal);
-        hash.Add(NpgsqlSettings, StringComparer.Ordinal);
-        return hash.ToHashCode();
-    }
-
-    /// <summary>Whether two options are equal.</summary>
-    /// <param name="left">The first options.</param>
-    /// <param name="right">The second options.</param>
-    /// <returns><see langword="true"/> when every setting is equal.</returns>
-    public static bool operator ==(DsqlConnectionOptions? left, DsqlConnectionOptions? right) => Equals(left, right);
-
-    /// <summary>Whether two options differ.</summary>
-    /// <param name="left">The first options.</param>
-    /// <param name="right">The second options.</param>
-    /// <returns><see langword="true"/> when any setting differs.</returns>
-    public static bool operator !=(DsqlConnectionOptions? left, DsqlConnectionOptions? right) => !Equals(left, right);
-
-    private DsqlConnectionOptions Clone() => (DsqlConnectionOptions)MemberwiseClone();
-
     /// <summary>Lifts SSL mode, lifetime and application name into typed options and keeps the rest, sorted, as pass-through.</summary>
-    private void AdoptNpgsqlSettings(NpgsqlConnectionStringBuilder builder)
+    private DsqlConnectionOptions AdoptNpgsqlSettings(NpgsqlConnectionStringBuilder builder)
     {
         var present = ConnectionStringParser.CanonicalKeys(builder);
-        if (present.Contains("SSL Mode"))
+        if (present.Contains("Connection Lifetime") && builder.ConnectionLifetime < 0)
         {
-            SslMode = builder.SslMode;
-        }
-
-        if (present.Contains("Connection Lifetime"))
-        {
-            if (builder.ConnectionLifetime < 0)
-            {
-                throw new ArgumentOutOfRangeException("Connection Lifetime", builder.ConnectionLifetime, "The connection lifetime must be zero or more seconds.");
-            }
-
-            ConnectionLifetime = TimeSpan.FromSeconds(builder.ConnectionLifetime);
-        }
-
-        if (present.Contains("Application Name"))
-        {
-            ApplicationName = builder.ApplicationName;
+            throw new ArgumentOutOfRangeException("Connection Lifetime", builder.ConnectionLifetime, "The connection lifetime must be zero or more seconds.");
         }
 
         var rest = new SortedDictionary<string, object>(StringComparer.OrdinalIgnoreCase);
@@ -516,7 +394,13 @@ public sealed class DsqlConnectionOptions : IEquatable<DsqlConnectionOptions>
             canonical[keyword] = value;
         }
 
-        NpgsqlSettings = canonical.ConnectionString;
+        return this with
+        {
+            SslMode = present.Contains("SSL Mode") ? builder.SslMode : SslMode,
+            ConnectionLifetime = present.Contains("Connection Lifetime") ? TimeSpan.FromSeconds(builder.ConnectionLifetime) : ConnectionLifetime,
+            ApplicationName = present.Contains("Application Name") ? builder.ApplicationName : ApplicationName,
+            NpgsqlSettings = canonical.ConnectionString,
+        };
     }
 
     private static string? ExplicitRegion(string? argument, string? fromString)
@@ -623,4 +507,18 @@ public sealed class DsqlConnectionOptions : IEquatable<DsqlConnectionOptions>
         => new(
             $"The endpoint '{host}' is in region '{hostRegion}', but region '{region}' was given; a token signed for another region is refused. Remove the region or make it '{hostRegion}'.",
             parameter);
+
+    // Compares by reference whatever the type's own equality says: two credential objects (or clocks) are the same only if
+    // they are one object. Lets the record's generated equality treat these settings as documented.
+    private readonly struct ByReference<T>(T? value) : IEquatable<ByReference<T>>
+        where T : class
+    {
+        public T? Value { get; } = value;
+
+        public bool Equals(ByReference<T> other) => ReferenceEquals(Value, other.Value);
+
+        public override bool Equals(object? obj) => obj is ByReference<T> other && Equals(other);
+
+        public override int GetHashCode() => Value is null ? 0 : RuntimeHelpers.GetHashCode(Value);
+    }
 }

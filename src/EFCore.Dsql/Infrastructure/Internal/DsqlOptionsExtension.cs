@@ -3,7 +3,6 @@ using Amazon.Extensions.NETCore.Setup;
 using Amazon.Runtime;
 using Dsql.Npgsql;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
-using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 
@@ -261,20 +260,16 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
         public override string LogFragment => _logFragment ??= BuildLogFragment();
 
         // Everything that changes a singleton service or the model, listed once: the hash, the equality and the debug
-        // info all read this list. Auth settings shape the data sources (the resolved ones: a setting may come from the
-        // connection string), the identity cache shapes the model, the other groups are cheap to include whole.
-        // Fixed credentials compare by value, others (and the clock) by reference.
+        // info all read this list. The resolved connection's auth key (region, profile, credentials — fixed ones by
+        // value —, token lifetime, clock) shapes the data sources, the identity cache shapes the model, the other groups
+        // are cheap to include whole.
         private (string Name, object? Value)[] ServiceProviderSettings()
         {
             var auth = Extension.ConnectionOptions;
             return _serviceProviderSettings ??=
             [
                 (nameof(UsesExternalDataSource), Extension.UsesExternalDataSource),
-                (nameof(DsqlConnectionOptions.Region), auth?.Region),
-                (nameof(DsqlConnectionOptions.Profile), auth?.Profile),
-                (nameof(DsqlConnectionOptions.Credentials), DsqlCredentialIdentity.Of(auth?.Credentials)),
-                (nameof(DsqlConnectionOptions.TokenDuration), auth?.TokenDuration),
-                (nameof(DsqlConnectionOptions.TimeProvider), auth?.TimeProvider),
+                (nameof(DsqlConnectionOptions.AuthKey), auth?.AuthKey),
                 (nameof(ConnectionSource), auth is null ? Extension.ConnectionSource : null),
                 (nameof(DsqlAuthSettings.AwsOptions), Extension.Auth.AwsOptions),
                 (nameof(Retry), Extension.Retry),

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Dsql.Npgsql;
+using Dsql.Npgsql.Internal;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;

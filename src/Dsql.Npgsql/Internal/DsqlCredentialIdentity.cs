@@ -1,6 +1,6 @@
 using Amazon.Runtime;
 
-namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
+namespace Dsql.Npgsql.Internal;
 
 /// <summary>
 /// What makes two credential objects "the same" for sharing a data source or EF's internal service provider.
@@ -9,8 +9,7 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 /// (and a new EF service provider) per context instance; any other credentials (refreshing, role, SSO…) compare by
 /// reference: register one instance and reuse it.
 /// </summary>
-/// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
-public static class DsqlCredentialIdentity
+internal static class DsqlCredentialIdentity
 {
     /// <summary>A key with value equality for fixed credentials and reference equality otherwise; never logged.</summary>
     /// <param name="credentials">The credentials, or <see langword="null"/> for the default chain.</param>
