@@ -1,65 +1,32 @@
-// The DSQL connector for Npgsql in a few lines.
+// The DSQL connector for Npgsql, one runnable example per way of connecting:
 //
-//   dotnet run --project samples/Connector                          # local demo: the Dsql.Local emulator (token checks, TLS)
-//   dotnet run --project samples/Connector -- <endpoint|cluster-id> [region]   # a real cluster, AWS default credentials
-using Amazon.Runtime;
-using Dsql.Local;
-using Dsql.Npgsql;
-using Npgsql;
+//   dotnet run --project samples/Connector -- basic        # a connection, synchronously
+//   dotnet run --project samples/Connector -- async        # a connection, asynchronously
+//   dotnet run --project samples/Connector -- pool         # one data source: a pool, a fresh IAM token per physical connection
+//   dotnet run --project samples/Connector -- concurrent   # the pool used by many tasks at once
+//   dotnet run --project samples/Connector -- single       # one connection in one line, no data source to manage
+//   dotnet run --project samples/Connector -- dapper       # Dapper over the pool, a transfer as one REPEATABLE READ unit
+//   dotnet run --project samples/Connector -- all
+//
+// Without DSQL_ENDPOINT each run starts the Dsql.Local emulator in-process (its own PostgreSQL, IAM token checks over
+// TLS, throw-away credentials). With DSQL_ENDPOINT set to a cluster endpoint, a cluster ID (with AWS_REGION) or a
+// connection string, and AWS credentials as usual (DSQL_USER picks another role than admin), the same code runs against
+// that cluster.
+using Dsql.Samples.Connector;
 
-if (args.Length > 0)
+if (args.Length != 1 || !(args[0] == "all" || Examples.ByName.ContainsKey(args[0])))
 {
-    // A real cluster: the region comes from the endpoint (or the argument / AWS_REGION for a bare cluster ID), the
-    // credentials from the AWS default chain, and every physical connection gets a fresh IAM token over verified TLS.
-    await using var dataSource = DsqlDataSource.Create(args[0], args.Length > 1 ? args[1] : null);
-    await RunAsync(dataSource);
-    return;
+    Console.Error.WriteLine($"Usage: dotnet run --project samples/Connector -- <{string.Join('|', Examples.ByName.Keys)}|all>");
+    return 2;
 }
 
-// Local demo: the same code path against the Dsql.Local emulator, which checks IAM tokens over TLS as DSQL does.
-Console.WriteLine("No cluster given; starting the Dsql.Local emulator (pass an endpoint to use a real DSQL cluster).");
-await using var emulator = await DsqlLocalServer.StartAsync();
-var options = DsqlConnectionOptions
-    // The emulator's certificate is self-signed: Require + trust here; real endpoints get VerifyFull by default.
-    .Parse($"postgresql://admin@{emulator.Endpoint}:{emulator.Port}/postgres?sslmode=require&Trust%20Server%20Certificate=true&Maximum%20Pool%20Size=4", emulator.Region)
-    .WithCredentials(new BasicAWSCredentials(emulator.Credential.AccessKeyId, emulator.Credential.SecretAccessKey));
-Console.WriteLine($"Options: {options}");
+await using var target = await ExampleTarget.StartAsync(Environment.GetEnvironmentVariable("DSQL_ENDPOINT"), Environment.GetEnvironmentVariable("DSQL_USER"));
+Console.WriteLine($"Target: {target.Description}");
 
-var token = new DsqlAuthTokenProvider(options).GenerateToken();
-// A token is a secret; show only its non-secret prefix.
-Console.WriteLine($"A token looks like: {token[..token.IndexOf("&X-Amz-Credential", StringComparison.Ordinal)]}&… ({token.Length} characters)");
-
-await using (var local = DsqlDataSource.Create(options))
+foreach (var (name, run) in Examples.ByName.Where(e => args[0] == "all" || e.Key == args[0]))
 {
-    await RunAsync(local);
+    Console.WriteLine($"== {name}");
+    await run(target.Options);
 }
 
-// The one-liner, like the Python connector's connect(), as a non-admin role (DbConnect token):
-await using (var connection = await DsqlConnection.OpenAsync(options.WithUsername("app_reader")))
-{
-    Console.WriteLine($"DsqlConnection.OpenAsync: connected as {connection.UserName}");
-}
-
-// A token signed with the wrong secret is refused, as on DSQL.
-try
-{
-    var wrong = options.WithCredentials(new BasicAWSCredentials(emulator.Credential.AccessKeyId, "wrong-secret"));
-    await using var refused = await DsqlConnection.OpenAsync(wrong);
-}
-catch (PostgresException e)
-{
-    Console.WriteLine($"Wrong secret refused: {e.SqlState} {e.MessageText}");
-}
-
-static async Task RunAsync(NpgsqlDataSource dataSource)
-{
-    var settings = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
-    Console.WriteLine($"Npgsql settings: SSL Mode={settings.SslMode}, Connection Lifetime={settings.ConnectionLifetime}s, " +
-                      $"No Reset On Close={settings.NoResetOnClose}, Application Name={settings.ApplicationName}");
-
-    await using var connection = await dataSource.OpenConnectionAsync();
-    await using var command = new NpgsqlCommand("SELECT current_user, current_setting('server_version'), current_setting('application_name')", connection);
-    await using var reader = await command.ExecuteReaderAsync();
-    await reader.ReadAsync();
-    Console.WriteLine($"Connected as {reader.GetString(0)} to PostgreSQL {reader.GetString(1)} (application_name {reader.GetString(2)})");
-}
+return 0;
