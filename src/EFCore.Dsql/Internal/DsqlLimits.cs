@@ -8,7 +8,8 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Internal;
 /// lifetime bounds are the connector's (<see cref="DsqlAuthTokenGenerator.MinExpiresIn"/>, <see cref="DsqlAuthTokenGenerator.MaxExpiresIn"/>),
 /// which checks them.
 /// </summary>
-internal static class DsqlLimits
+/// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
+public static class DsqlLimits
 {
     /// <summary>The PostgreSQL version DSQL reports; Npgsql generates SQL for it.</summary>
     public static readonly Version ServerVersion = new(16, 0);

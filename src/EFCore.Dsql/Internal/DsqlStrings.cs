@@ -1,3 +1,6 @@
+// The members are the messages themselves: their text documents them.
+#pragma warning disable CS1591
+
 namespace Microsoft.EntityFrameworkCore.Dsql.Internal;
 
 /// <summary>
@@ -6,7 +9,8 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Internal;
 /// runners word their failures beside the SQL they run (<c>DsqlMigrationLease</c>, <c>DsqlJobMigrationCommand</c>,
 /// <c>DsqlMigrationCommandExecutor</c>).
 /// </summary>
-internal static class DsqlStrings
+/// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
+public static class DsqlStrings
 {
     public const string NegativeRetryCount = "The maximum number of retries cannot be negative; use 0 to disable retrying.";
 

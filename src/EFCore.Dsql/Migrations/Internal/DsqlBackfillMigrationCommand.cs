@@ -9,7 +9,8 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 ///     migrator runs the update in batches of <see cref="BatchSize" /> rows, each committed on its own (the update is
 ///     idempotent: it only touches rows still null), until a batch finds fewer rows. Scripts carry the single statement.
 /// </summary>
-internal sealed class DsqlBackfillMigrationCommand : MigrationCommand
+/// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
+public sealed class DsqlBackfillMigrationCommand : MigrationCommand
 {
     /// <summary>Rows per batch, well under DSQL's transaction limit.</summary>
     internal const int BatchSize = DsqlLimits.BackfillBatchRows;

@@ -16,7 +16,8 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 ///     blocks, the migration lock is a lease row (DSQL has no <c>LOCK TABLE</c> and no advisory locks), and idempotent
 ///     scripts guard each migration with psql's <c>\if</c> instead of PL/pgSQL.
 /// </summary>
-internal sealed class DsqlHistoryRepository : NpgsqlHistoryRepository, IHistoryRepository
+/// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
+public class DsqlHistoryRepository : NpgsqlHistoryRepository, IHistoryRepository
 {
     private readonly DsqlMigrationsOptions _options;
 

@@ -11,7 +11,8 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 ///     job's id; this command reads it so that the executor can wait for the job with <c>sys.wait_for_job</c>.
 ///     Always transaction-suppressed: the statement is DDL and <c>wait_for_job</c> runs outside a transaction.
 /// </summary>
-internal sealed class DsqlJobMigrationCommand : MigrationCommand
+/// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
+public sealed class DsqlJobMigrationCommand : MigrationCommand
 {
     private readonly IRelationalCommand _relationalCommand;
     private readonly DbContext? _context;

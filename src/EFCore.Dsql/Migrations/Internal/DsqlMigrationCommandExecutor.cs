@@ -17,7 +17,8 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 ///     <c>sys.wait_for_job</c>, and — when the migrator holds the lease lock — progress is recorded after each commit so that
 ///     a migration interrupted half-way (process killed, connection lost) resumes where it stopped.
 /// </summary>
-internal sealed class DsqlMigrationCommandExecutor : MigrationCommandExecutor
+/// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
+public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
 {
     private readonly IExecutionStrategy _executionStrategy;
     private readonly DsqlMigrationsOptions _options;

@@ -8,7 +8,8 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 ///     The migration lock held by one migrator: a lease row it renews after every statement it applies, together with the
 ///     progress of the migration being applied. Disposing gives the lease up.
 /// </summary>
-internal sealed class DsqlMigrationLease : IMigrationsDatabaseLock
+/// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
+public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
 {
     private readonly IHistoryRepository _historyRepository;
     private readonly DsqlMigrationLockSql _sql;

@@ -8,7 +8,8 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 ///     migration it is applying, so that whoever takes over an expired lease resumes where the crashed holder stopped.
 ///     Every statement is one autocommitted statement (or joins the data transaction it is issued in).
 /// </summary>
-internal sealed class DsqlMigrationLockSql(string delimitedTable, string delimitedPrimaryKeyName, TimeSpan lease)
+/// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
+public sealed class DsqlMigrationLockSql(string delimitedTable, string delimitedPrimaryKeyName, TimeSpan lease)
 {
     /// <summary>The default name of the lock table, next to <c>__EFMigrationsHistory</c>.</summary>
     public const string DefaultTableName = "__EFMigrationsLock";

@@ -10,7 +10,7 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 ///     reaches the same goal. The migrations SQL generator throws these and writes no refusal text of its own.
 /// </summary>
 /// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice. Scoped.</remarks>
-internal sealed class DsqlMigrationRefusals(DsqlCurrentMigration currentMigration)
+public sealed class DsqlMigrationRefusals(DsqlCurrentMigration currentMigration)
 {
     // As the recipes print it: "3,000".
     private static string RowLimit => DsqlLimits.MaxRowsPerTransaction.ToString("N0", CultureInfo.InvariantCulture);

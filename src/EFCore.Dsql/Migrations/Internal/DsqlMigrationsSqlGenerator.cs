@@ -23,9 +23,10 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 /// </summary>
 /// <remarks>
 ///     Data statements (seed data) end their command without suppressing the transaction, so that consecutive data
-///     statements commit together, and never together with DDL.
+///     statements commit together, and never together with DDL. This is an internal API that supports the EFCore.Dsql
+///     infrastructure and may change without notice.
 /// </remarks>
-internal sealed class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
+public class DsqlMigrationsSqlGenerator : NpgsqlMigrationsSqlGenerator
 {
     private readonly IRawSqlCommandBuilder _rawSqlCommandBuilder;
     private readonly DsqlMigrationRefusals _refusals;

@@ -16,7 +16,8 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 ///     SQL generator learns (through the scoped <see cref="DsqlCurrentMigration" />) which migration it is generating so that
 ///     refusals can name it.
 /// </summary>
-internal sealed class DsqlMigrator : Migrator
+/// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
+public class DsqlMigrator : Migrator
 {
     private readonly DsqlCurrentMigration _currentMigration;
 
