@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
+using Dsql.Npgsql;
+using Dsql.Npgsql.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Diagnostics.Internal;
-using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -15,16 +17,21 @@ namespace Microsoft.EntityFrameworkCore;
 /// <summary>
 /// An <see cref="IExecutionStrategy"/> for Aurora DSQL: retries a whole unit of work when DSQL reports an
 /// optimistic-concurrency conflict (SQLSTATE <c>40001</c>, <c>OC000</c>/<c>OC001</c> anywhere in the exception chain)
-/// or a transient connection failure, waiting a full-jitter exponential backoff measured in milliseconds.
+/// or a transient connection failure, waiting a full-jitter exponential backoff measured in milliseconds, for up to
+/// 30 seconds (with a count as a backstop).
 /// </summary>
 /// <remarks>
 /// <para>
 /// This is the default strategy of <c>UseAuroraDsql</c>. It keeps EF Core's semantics: operations nested inside an
 /// executing strategy run once (the outer one retries), a strategy refuses to start inside a transaction the
 /// application began itself (wrap the whole unit, including <c>BeginTransaction</c>, in
-/// <c>Database.CreateExecutionStrategy().Execute(...)</c>), and a <c>verifySucceeded</c> delegate is consulted before
-/// retrying a failure whose outcome may be unknown. DSQL's <c>XX000 server unavailable</c> (a <c>COMMIT</c> may
-/// have applied) is retried only when such a delegate says the unit did not take effect.
+/// <c>Database.CreateExecutionStrategy().Execute(...)</c>).
+/// </para>
+/// <para>
+/// A failure while a <c>COMMIT</c> (or an autocommit write such as a one-statement <c>SaveChanges</c>) was in flight
+/// leaves the outcome unknown. Such a unit is never re-run blindly: with a <c>verifySucceeded</c> delegate the
+/// strategy asks it and retries only when the unit did not take effect; without one it throws
+/// <see cref="DsqlCommitOutcomeUnknownException"/>.
 /// </para>
 /// <para>
 /// Never retried: authentication failures, syntax errors, constraint violations, <c>54000</c> (row or size limits),
@@ -35,20 +42,26 @@ namespace Microsoft.EntityFrameworkCore;
 /// </remarks>
 public class DsqlRetryingExecutionStrategy : ExecutionStrategy
 {
-    /// <summary>The default number of retries: 10.</summary>
-    public new const int DefaultMaxRetryCount = 10;
+    /// <summary>The default limit on retries: 100, a backstop behind the time budget (<see cref="DsqlRetryOptions.DefaultMaxRetryCount"/>).</summary>
+    public new const int DefaultMaxRetryCount = DsqlRetryOptions.DefaultMaxRetryCount;
+
+    /// <summary>The default time budget: no retry starts 30 seconds after the first attempt began.</summary>
+    public static readonly TimeSpan DefaultMaxRetryDuration = DsqlRetryOptions.DefaultMaxRetryDuration;
 
     /// <summary>The default base delay: 10 ms (the first retry waits between 0 and 10 ms, the next up to 20 ms, and so on).</summary>
-    public static readonly TimeSpan DefaultBaseDelay = TimeSpan.FromMilliseconds(10);
+    public static readonly TimeSpan DefaultBaseDelay = DsqlRetryOptions.DefaultBaseDelay;
 
     /// <summary>The default cap on a single delay: 1 second.</summary>
-    public static readonly new TimeSpan DefaultMaxDelay = TimeSpan.FromSeconds(1);
+    public static readonly new TimeSpan DefaultMaxDelay = DsqlRetryOptions.DefaultMaxDelay;
 
-    private static readonly ConcurrentDictionary<PipelineKey, ResiliencePipeline> Pipelines = new();
     private static readonly ResiliencePropertyKey<RetryState> StateKey = new("EFCore.Dsql.RetryState");
 
+    // One pipeline per application logger factory (for Polly's telemetry): the retry decision and the delay come from
+    // the strategy in the resilience context, so no setting of the strategy is part of the key.
+    private static readonly ConcurrentDictionary<PipelineKey, ResiliencePipeline> Pipelines = new();
+
     private readonly FrozenSet<string> _additionalSqlStates;
-    private readonly ResiliencePipeline? _pipeline;
+    private readonly ResiliencePipeline _pipeline;
 
     /// <summary>Creates a strategy with the default settings.</summary>
     /// <param name="context">The context on which the operations will be invoked.</param>
@@ -100,15 +113,34 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
     /// <param name="errorCodesToAdd">More SQLSTATEs to retry, on top of the built-in list.</param>
     public DsqlRetryingExecutionStrategy(
         ExecutionStrategyDependencies dependencies, int maxRetryCount, TimeSpan baseDelay, TimeSpan maxDelay, IEnumerable<string>? errorCodesToAdd)
-        : base(dependencies, ValidateRetryCount(maxRetryCount), ValidateDelays(baseDelay, maxDelay))
+        : this(
+            dependencies,
+            new DsqlRetryOptions { MaxRetryCount = maxRetryCount, BaseDelay = baseDelay, MaxDelay = maxDelay },
+            errorCodesToAdd)
     {
-        BaseDelay = baseDelay;
-        _additionalSqlStates = (errorCodesToAdd ?? []).ToFrozenSet(StringComparer.Ordinal);
-        _pipeline = maxRetryCount == 0 ? null : Pipelines.GetOrAdd(new PipelineKey(maxRetryCount, baseDelay, maxDelay, ApplicationLoggerFactory(dependencies)), BuildPipeline);
     }
+
+    /// <summary>Creates a strategy with a retry budget shared with <see cref="DsqlRetry"/>.</summary>
+    /// <param name="dependencies">Parameter object containing service dependencies.</param>
+    /// <param name="options">The retry budget and backoff.</param>
+    /// <param name="errorCodesToAdd">More SQLSTATEs to retry, on top of the built-in list.</param>
+    public DsqlRetryingExecutionStrategy(ExecutionStrategyDependencies dependencies, DsqlRetryOptions options, IEnumerable<string>? errorCodesToAdd)
+        : base(dependencies, ValidateRetryCount(options), ValidateDelays(options))
+    {
+        Options = options;
+        BaseDelay = options.BaseDelay;
+        _additionalSqlStates = (errorCodesToAdd ?? []).ToFrozenSet(StringComparer.Ordinal);
+        _pipeline = Pipelines.GetOrAdd(new PipelineKey(ApplicationLoggerFactory(dependencies)), BuildPipeline);
+    }
+
+    /// <summary>The retry budget and backoff.</summary>
+    public virtual DsqlRetryOptions Options { get; }
 
     /// <summary>The base of the exponential backoff.</summary>
     public virtual TimeSpan BaseDelay { get; }
+
+    /// <summary>No retry starts once this much time has passed since the first attempt began.</summary>
+    public virtual TimeSpan MaxRetryDuration => Options.MaxRetryDuration;
 
     /// <summary>The SQLSTATEs retried on top of the built-in list.</summary>
     public virtual IReadOnlySet<string> AdditionalErrorCodes => _additionalSqlStates;
@@ -126,19 +158,14 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
         }
 
         OnFirstExecution();
-        if (_pipeline is null)
-        {
-            return operation(Dependencies.CurrentContext.Context, state);
-        }
-
         var retryState = new RetryState(this, verifySucceeded is not null);
         try
         {
             return Attempt(state, operation, verifySucceeded, retryState);
         }
-        catch (Exception ex) when (!retryState.Stop && IsRetryable(ex, retryState.HasVerifier))
+        catch (Exception ex) when (!retryState.Stop && ShouldHandle(ex, retryState))
         {
-            retryState.Replay = ex;
+            retryState.SetReplay(ex);
         }
 
         var context = ResilienceContextPool.Shared.Get();
@@ -158,9 +185,9 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
                 context,
                 (Strategy: this, State: state, Operation: operation, Verify: verifySucceeded, RetryState: retryState));
         }
-        catch (Exception ex) when (retryState.Exhausted(ex))
+        catch (Exception ex) when (retryState.BudgetSpent)
         {
-            throw RetryLimitExceeded(ex);
+            throw RetryLimitExceeded(ex, retryState);
         }
         finally
         {
@@ -182,10 +209,6 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
         }
 
         OnFirstExecution();
-        if (_pipeline is null)
-        {
-            return await operation(Dependencies.CurrentContext.Context, state, cancellationToken).ConfigureAwait(false);
-        }
 
         // Fast path: the first attempt runs without Polly, so a unit that succeeds (the common case) pays for nothing more.
         var retryState = new RetryState(this, verifySucceeded is not null);
@@ -193,13 +216,13 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
         {
             return await AttemptAsync(state, operation, verifySucceeded, retryState, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (!retryState.Stop && IsRetryable(ex, retryState.HasVerifier))
+        catch (Exception ex) when (!retryState.Stop && ShouldHandle(ex, retryState))
         {
-            retryState.Replay = ex;
+            retryState.SetReplay(ex);
         }
 
-        // A retryable failure: Polly takes over. Its first attempt replays that failure, so its backoff, retry count and
-        // logging apply from the first retry on.
+        // A retryable failure: Polly takes over. Its first attempt replays that failure (already counted), so its backoff
+        // and logging apply from the first retry on.
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(StateKey, retryState);
         try
@@ -211,9 +234,9 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
                 context,
                 (Strategy: this, State: state, Operation: operation, Verify: verifySucceeded, RetryState: retryState)).ConfigureAwait(false);
         }
-        catch (Exception ex) when (retryState.Exhausted(ex))
+        catch (Exception ex) when (retryState.BudgetSpent)
         {
-            throw RetryLimitExceeded(ex);
+            throw RetryLimitExceeded(ex, retryState);
         }
         finally
         {
@@ -231,13 +254,10 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
     protected override bool ShouldVerifySuccessOn(Exception exception)
         => DsqlFailureClassifier.Classify(exception, _additionalSqlStates) != DsqlFailure.Permanent;
 
-    /// <summary>The full-jitter delay before the next retry, or <see langword="null"/> when the retry limit is reached.</summary>
+    /// <summary>The full-jitter delay before the next retry.</summary>
     /// <param name="lastException">The failure of the last attempt.</param>
     protected override TimeSpan? GetNextDelay(Exception lastException)
-    {
-        var retry = ExceptionsEncountered.Count - 1;
-        return retry < MaxRetryCount ? FullJitter(retry, BaseDelay, MaxRetryDelay, Random.Shared.NextDouble()) : null;
-    }
+        => DsqlRetryOptions.FullJitter(ExceptionsEncountered.Count - 1, BaseDelay, MaxRetryDelay, Random.Shared.NextDouble());
 
     /// <summary>
     /// Full-jitter backoff: a uniformly random delay between zero and <c>min(maxDelay, baseDelay × 2^retry)</c>.
@@ -248,10 +268,7 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
     /// <param name="maxDelay">The cap.</param>
     /// <param name="random">A uniform random number in [0, 1).</param>
     internal static TimeSpan FullJitter(int retry, TimeSpan baseDelay, TimeSpan maxDelay, double random)
-    {
-        var ceiling = Math.Min(maxDelay.TotalMilliseconds, baseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(retry, 30)));
-        return TimeSpan.FromMilliseconds(ceiling * random);
-    }
+        => DsqlRetryOptions.FullJitter(retry, baseDelay, maxDelay, random);
 
     private TResult Attempt<TState, TResult>(
         TState state,
@@ -291,6 +308,12 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
             }
 
             throw;
+        }
+        catch (Exception ex) when (verifySucceeded is null && OutcomeUnknown(ex) is { } unknown)
+        {
+            retryState.Stop = true;
+            DsqlRetryTelemetry.GaveUp(ex, "outcome_unknown");
+            throw unknown;
         }
         finally
         {
@@ -337,27 +360,45 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
 
             throw;
         }
+        catch (Exception ex) when (verifySucceeded is null && OutcomeUnknown(ex) is { } unknown)
+        {
+            retryState.Stop = true;
+            DsqlRetryTelemetry.GaveUp(ex, "outcome_unknown");
+            throw unknown;
+        }
         finally
         {
             Current = null;
         }
     }
 
+    // A commit whose outcome is unknown surfaces as DsqlCommitOutcomeUnknownException at the top, even when EF wrapped it
+    // (SaveChanges throws DbUpdateException): that is the one exception the documentation tells users to catch.
+    private static DsqlCommitOutcomeUnknownException? OutcomeUnknown(Exception exception)
+        => exception switch
+        {
+            DsqlCommitOutcomeUnknownException => null, // rethrown as it is
+            _ when DsqlFailureClassifier.Find<DsqlCommitOutcomeUnknownException>(exception) is { } inner
+                => new DsqlCommitOutcomeUnknownException(inner.Message, exception),
+            _ => null,
+        };
+
     private bool ShouldHandle(Exception exception, RetryState retryState)
     {
-        if (retryState.Stop || exception is OperationCanceledException)
+        if (retryState.Stop || !IsRetryable(exception, retryState.HasVerifier))
         {
             return false;
         }
 
-        var retry = IsRetryable(exception, retryState.HasVerifier);
-        if (retry)
+        if (!Options.MayRetry(retryState.RetryableFailures, retryState.Elapsed))
         {
-            retryState.RetryableFailures++;
-            ExceptionsEncountered.Add(exception);
+            retryState.BudgetSpent = true;
+            return false;
         }
 
-        return retry;
+        retryState.RetryableFailures++;
+        ExceptionsEncountered.Add(exception);
+        return true;
     }
 
     private bool IsRetryable(Exception exception, bool hasVerifier)
@@ -374,11 +415,11 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
         OnRetry();
     }
 
-    private RetryLimitExceededException RetryLimitExceeded(Exception last)
+    private RetryLimitExceededException RetryLimitExceeded(Exception last, RetryState retryState)
     {
         DsqlRetryTelemetry.GaveUp(last, "retry_limit");
         return new(DsqlStrings.RetryLimitExceeded(
-            MaxRetryCount, DsqlFailureClassifier.Describe(last), GetType().Name, DsqlFailureClassifier.IsConcurrencyConflict(last)), last);
+            retryState.RetryableFailures, retryState.Elapsed, DsqlFailureClassifier.Describe(last), GetType().Name, DsqlFailureClassifier.IsConcurrencyConflict(last)), last);
     }
 
     // Polly's telemetry (its "Polly" meter and logs) goes to the application's logger factory: the one given to
@@ -400,17 +441,17 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
         return builder
             .AddRetry(new RetryStrategyOptions
             {
-                MaxRetryAttempts = key.MaxRetryCount,
-                BackoffType = DelayBackoffType.Exponential,
+                MaxRetryAttempts = int.MaxValue, // the strategy's budget (time, then count) decides in ShouldHandle
+                BackoffType = DelayBackoffType.Constant,
                 UseJitter = false,
-                Delay = key.BaseDelay,
-                MaxDelay = key.MaxDelay,
                 ShouldHandle = static args => new ValueTask<bool>(
                     args.Outcome.Exception is { } ex
                     && args.Context.Properties.TryGetValue(StateKey, out var s)
-                    && s.Strategy.ShouldHandle(ex, s)),
-                DelayGenerator = args => new ValueTask<TimeSpan?>(
-                    FullJitter(args.AttemptNumber, key.BaseDelay, key.MaxDelay, Random.Shared.NextDouble())),
+                    && (s.TakeCountedReplay() || s.Strategy.ShouldHandle(ex, s))),
+                DelayGenerator = static args => new ValueTask<TimeSpan?>(
+                    args.Outcome.Exception is { } ex && args.Context.Properties.TryGetValue(StateKey, out var s)
+                        ? s.Strategy.GetNextDelay(ex) ?? TimeSpan.Zero
+                        : TimeSpan.Zero),
                 OnRetry = static args =>
                 {
                     if (args.Outcome.Exception is { } ex && args.Context.Properties.TryGetValue(StateKey, out var s))
@@ -424,47 +465,70 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
             .Build();
     }
 
-    private static int ValidateRetryCount(int maxRetryCount)
-        => maxRetryCount >= 0
-            ? maxRetryCount
-            : throw new ArgumentOutOfRangeException(nameof(maxRetryCount), maxRetryCount, DsqlStrings.NegativeRetryCount);
-
-    private static TimeSpan ValidateDelays(TimeSpan baseDelay, TimeSpan maxDelay)
+    private static int ValidateRetryCount(DsqlRetryOptions options)
     {
-        if (baseDelay <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(baseDelay), baseDelay, DsqlStrings.NonPositiveDelay(nameof(baseDelay)));
-        }
-
-        if (maxDelay < baseDelay)
-        {
-            throw new ArgumentOutOfRangeException(nameof(maxDelay), maxDelay, DsqlStrings.MaxDelayBelowBase);
-        }
-
-        return maxDelay;
+        ArgumentNullException.ThrowIfNull(options);
+        return options.MaxRetryCount >= 0
+            ? options.MaxRetryCount
+            : throw new ArgumentOutOfRangeException("maxRetryCount", options.MaxRetryCount, DsqlStrings.NegativeRetryCount);
     }
 
-    private readonly record struct PipelineKey(int MaxRetryCount, TimeSpan BaseDelay, TimeSpan MaxDelay, ILoggerFactory? LoggerFactory);
+    private static TimeSpan ValidateDelays(DsqlRetryOptions options)
+    {
+        if (options.BaseDelay <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException("baseDelay", options.BaseDelay, DsqlStrings.NonPositiveDelay("baseDelay"));
+        }
+
+        if (options.MaxDelay < options.BaseDelay)
+        {
+            throw new ArgumentOutOfRangeException("maxDelay", options.MaxDelay, DsqlStrings.MaxDelayBelowBase);
+        }
+
+        if (options.MaxRetryDuration < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException("maxRetryDuration", options.MaxRetryDuration, DsqlStrings.NegativeRetryDuration);
+        }
+
+        return options.MaxDelay;
+    }
+
+    private readonly record struct PipelineKey(ILoggerFactory? LoggerFactory);
 
     private sealed class RetryState(DsqlRetryingExecutionStrategy strategy, bool hasVerifier)
     {
+        private readonly long _started = Stopwatch.GetTimestamp();
+        private bool _replayCounted;
+
         public DsqlRetryingExecutionStrategy Strategy { get; } = strategy;
         public bool HasVerifier { get; } = hasVerifier;
         public bool Stop { get; set; }
+        public bool BudgetSpent { get; set; }
         public int RetryableFailures { get; set; }
+        public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_started);
 
-        // The first attempt's failure, handed to the pipeline so it counts as the pipeline's first attempt.
-        public Exception? Replay { get; set; }
+        private Exception? _replay;
+
+        // The first attempt's failure (already judged and counted), handed to the pipeline as its first attempt.
+        public void SetReplay(Exception failure)
+        {
+            _replay = failure;
+            _replayCounted = true;
+        }
 
         public Exception? TakeReplay()
         {
-            var replay = Replay;
-            Replay = null;
+            var replay = _replay;
+            _replay = null;
             return replay;
         }
 
-        // Polly rethrows the last failure once its attempts are used up; EF reports that as RetryLimitExceededException.
-        public bool Exhausted(Exception ex)
-            => !Stop && RetryableFailures >= Strategy.MaxRetryCount && Strategy.IsRetryable(ex, HasVerifier);
+        // The replayed failure was counted when the first attempt failed; the pipeline must not count it again.
+        public bool TakeCountedReplay()
+        {
+            var counted = _replayCounted;
+            _replayCounted = false;
+            return counted;
+        }
     }
 }

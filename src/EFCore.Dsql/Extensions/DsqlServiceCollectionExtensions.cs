@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Metadata.Conventions;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
@@ -39,6 +40,7 @@ public static class DsqlServiceCollectionExtensions
         services.Replace(ServiceDescriptor.Scoped<IRelationalDatabaseCreator, DsqlDatabaseCreator>());
         services.Replace(ServiceDescriptor.Singleton<IModelValidator, DsqlModelValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Scoped<IConventionSetPlugin, DsqlConventionSetPlugin>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IInterceptor, DsqlImplicitCommitInterceptor>());
 
         // Migrations read their settings from the context's DsqlOptionsExtension (DsqlMigrationsOptions.Of), which keys
         // EF's service provider, so nothing here depends on them.

@@ -18,13 +18,15 @@ public static class DsqlStrings
 
     public static string NonPositiveDelay(string name) => $"The {name} must be positive.";
 
-    public static string RetryLimitExceeded(int maxRetryCount, string lastError, string strategy, bool lastWasConflict)
-        => $"The operation still failed after {maxRetryCount} retries (last error: {lastError}); {strategy} gave up. "
+    public const string NegativeRetryDuration = "The retry time budget cannot be negative; use TimeSpan.Zero to disable retrying.";
+
+    public static string RetryLimitExceeded(int retries, TimeSpan elapsed, string lastError, string strategy, bool lastWasConflict)
+        => $"The operation still failed after {retries} retries in {elapsed.TotalSeconds:0.#} s (last error: {lastError}); {strategy} gave up. "
             + (lastWasConflict
                 ? "Heavy contention on the same rows causes repeated optimistic-concurrency conflicts: shorten the transaction, "
-                    + "spread writes over more rows, or raise the retry limit with UseAuroraDsql(..., o => o.EnableRetryOnFailure(maxRetryCount: ...))."
+                    + "spread writes over more rows, or raise the budget with UseAuroraDsql(..., o => o.EnableRetryOnFailure(...))."
                 : "The database stayed unreachable or overloaded: check the endpoint, DNS, network and TLS settings and the cluster's "
-                    + "connection limits; raise the retry limit or delays with UseAuroraDsql(..., o => o.EnableRetryOnFailure(...)) for longer outages.");
+                    + "connection limits; raise the budget with UseAuroraDsql(..., o => o.EnableRetryOnFailure(...)) for longer outages.");
 
     public static string VerificationFailed(string error)
         => $"The operation failed ({error}) with an outcome that may be unknown, and the verifySucceeded delegate threw while checking it; "

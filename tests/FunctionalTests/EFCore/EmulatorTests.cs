@@ -251,19 +251,23 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
         var factory = new FixedOptionsFactory(options);
         var attempts = 0;
 
-        await factory.ExecuteInNewContextAsync(async (context, ct) =>
-        {
-            attempts++;
-            await using var transaction = await context.Database.BeginTransactionAsync(ct);
-            context.Ledger.AddRange(new Ledger { Note = "survives a dropped connection" }, new Ledger { Note = "survives a dropped connection" });
-            await context.SaveChangesAsync(ct);
-            if (attempts == 1)
+        // The failure surfaces at COMMIT, so its outcome is unknown to the client: the verifier settles it (nothing applied).
+        await factory.ExecuteInNewContextAsync(
+            async (context, ct) =>
             {
-                server.CloseAllConnections();
-            }
+                attempts++;
+                await using var transaction = await context.Database.BeginTransactionAsync(ct);
+                context.Ledger.AddRange(new Ledger { Note = "survives a dropped connection" }, new Ledger { Note = "survives a dropped connection" });
+                await context.SaveChangesAsync(ct);
+                if (attempts == 1)
+                {
+                    server.CloseAllConnections();
+                }
 
-            await transaction.CommitAsync(ct);
-        });
+                await transaction.CommitAsync(ct);
+                return true;
+            },
+            (context, ct) => context.Ledger.AnyAsync(l => l.Note == "survives a dropped connection", ct));
 
         await using var check = new BankContext(options);
         Assert.Equal(2, attempts);

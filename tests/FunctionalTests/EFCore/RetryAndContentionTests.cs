@@ -74,21 +74,25 @@ public sealed class RetryAndContentionTests(PostgresFixture fixture) : IAsyncLif
         var attempts = 0;
         var marker = $"killed-{Guid.NewGuid():N}";
 
-        await factory.ExecuteInNewContextAsync(async (context, ct) =>
-        {
-            attempts++;
-            await using var transaction = await context.Database.BeginTransactionAsync(ct);
-            context.Blogs.Add(new Blog { Name = marker });
-            context.Blogs.Add(new Blog { Name = marker });
-            await context.SaveChangesAsync(ct);
-            if (attempts == 1)
+        // The failure surfaces at COMMIT, so its outcome is unknown to the client: the verifier settles it (nothing applied).
+        await factory.ExecuteInNewContextAsync(
+            async (context, ct) =>
             {
-                var pid = ((NpgsqlConnection)context.Database.GetDbConnection()).ProcessID;
-                await _target.QueryAsync<bool>($"SELECT pg_terminate_backend({pid})");
-            }
+                attempts++;
+                await using var transaction = await context.Database.BeginTransactionAsync(ct);
+                context.Blogs.Add(new Blog { Name = marker });
+                context.Blogs.Add(new Blog { Name = marker });
+                await context.SaveChangesAsync(ct);
+                if (attempts == 1)
+                {
+                    var pid = ((NpgsqlConnection)context.Database.GetDbConnection()).ProcessID;
+                    await _target.QueryAsync<bool>($"SELECT pg_terminate_backend({pid})");
+                }
 
-            await transaction.CommitAsync(ct);
-        });
+                await transaction.CommitAsync(ct);
+                return true;
+            },
+            (context, ct) => context.Blogs.AnyAsync(b => b.Name == marker, ct));
 
         await using var check = await factory.CreateDbContextAsync();
         Assert.Equal(2, attempts);

@@ -2,6 +2,7 @@
 using System.Net.Sockets;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Dsql.Npgsql.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.EntityFrameworkCore.Diagnostics;
-using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
+using Dsql.Npgsql.Internal;
 
 namespace Microsoft.EntityFrameworkCore.Dsql.Diagnostics.Internal;
 
@@ -76,7 +76,7 @@ public static class DsqlRetryTelemetry
     /// <summary>Counts a failure after which a commit may have applied; returns <see langword="false"/>, for use in an exception filter.</summary>
     /// <param name="exception">An attempt's failure.</param>
     /// <param name="classification">How the strategy classified it.</param>
-    public static bool Observe(Exception exception, DsqlFailure classification)
+    internal static bool Observe(Exception exception, DsqlFailure classification)
     {
         if (classification == DsqlFailure.OutcomeUnknown)
         {

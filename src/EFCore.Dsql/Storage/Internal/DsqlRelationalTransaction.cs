@@ -1,4 +1,6 @@
 using System.Data.Common;
+using Dsql.Npgsql;
+using Dsql.Npgsql.Internal;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Storage;
 
@@ -8,6 +10,8 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 /// A transaction that never sends <c>SAVEPOINT</c>: DSQL refuses it with <c>0A000</c>, which also aborts the transaction.
 /// With <see cref="SupportsSavepoints"/> false, EF's <c>SaveChanges</c> inside a user transaction creates no savepoint;
 /// an explicit savepoint call throws a <see cref="NotSupportedException"/> that says what to do instead.
+/// A <c>COMMIT</c> whose answer is lost throws <see cref="DsqlCommitOutcomeUnknownException"/>, which the execution
+/// strategy never retries blindly.
 /// </summary>
 /// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
 public class DsqlRelationalTransaction(
@@ -19,6 +23,32 @@ public class DsqlRelationalTransaction(
     ISqlGenerationHelper sqlGenerationHelper)
     : RelationalTransaction(connection, transaction, transactionId, logger, transactionOwned, sqlGenerationHelper)
 {
+    /// <inheritdoc />
+    public override void Commit()
+    {
+        try
+        {
+            base.Commit();
+        }
+        catch (Exception ex) when (DsqlFailureClassifier.IsAmbiguousCommitFailure(ex))
+        {
+            throw new DsqlCommitOutcomeUnknownException(ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task CommitAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await base.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (DsqlFailureClassifier.IsAmbiguousCommitFailure(ex))
+        {
+            throw new DsqlCommitOutcomeUnknownException(ex);
+        }
+    }
+
     /// <summary>Always <see langword="false"/>: DSQL has no savepoints.</summary>
     public override bool SupportsSavepoints => false;
 

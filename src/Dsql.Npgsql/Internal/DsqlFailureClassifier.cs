@@ -1,32 +1,34 @@
+using System.Net.Sockets;
 using Npgsql;
 
-namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
+namespace Dsql.Npgsql.Internal;
 
 /// <summary>How <see cref="DsqlFailureClassifier"/> judges a failure.</summary>
-public enum DsqlFailure
+internal enum DsqlFailure
 {
     /// <summary>Retrying cannot help (syntax, constraint, auth, limits, unsupported features) or the failure is not a database one.</summary>
     Permanent,
 
-    /// <summary>The unit of work did not take effect and can run again: OCC conflicts, transient connection failures.</summary>
+    /// <summary>The unit of work did not take effect and can run again: OCC conflicts, transient connection failures before COMMIT.</summary>
     Retryable,
 
     /// <summary>
-    /// The outcome is unknown (DSQL's <c>XX000 server unavailable</c>, which can hit a <c>COMMIT</c> that did apply):
-    /// retry only after a <c>verifySucceeded</c> delegate said the unit did not take effect.
+    /// The unit may or may not have taken effect: a <see cref="DsqlCommitOutcomeUnknownException"/> (the connection failed while
+    /// a COMMIT or an autocommit write was in flight) or DSQL's <c>XX000 server unavailable</c>. Retried only after a
+    /// verification said the unit did not take effect.
     /// </summary>
     OutcomeUnknown,
 }
 
 /// <summary>
-/// Decides whether a failure reported while talking to Aurora DSQL may be retried.
+/// Decides whether a failure reported while talking to Aurora DSQL may be retried. The one classifier behind
+/// <c>DsqlRetry</c> (ADO.NET, Dapper) and EF Core's <c>DsqlRetryingExecutionStrategy</c>.
 /// </summary>
 /// <remarks>
-/// This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.
 /// The whole exception chain is searched: EF wraps database errors (<c>DbUpdateException</c>,
 /// <c>InvalidOperationException</c>), and applications wrap them again.
 /// </remarks>
-public static class DsqlFailureClassifier
+internal static class DsqlFailureClassifier
 {
     /// <summary>SQLSTATEs retried by default; see <c>docs/efcore.md</c> for the list and why.</summary>
     public static readonly IReadOnlySet<string> DefaultRetryableSqlStates = new HashSet<string>(StringComparer.Ordinal)
@@ -48,9 +50,17 @@ public static class DsqlFailureClassifier
     {
         for (var current = exception; current is not null; current = Next(current))
         {
+            // Checked first: whatever the connection failure looked like, a COMMIT was in flight.
+            if (current is DsqlCommitOutcomeUnknownException)
+            {
+                return DsqlFailure.OutcomeUnknown;
+            }
+        }
+
+        for (var current = exception; current is not null; current = Next(current))
+        {
             // DSQL puts its OCC codes in the message; an application may have wrapped that message anywhere.
-            if (current.Message.Contains("(OC000)", StringComparison.Ordinal)
-                || current.Message.Contains("(OC001)", StringComparison.Ordinal))
+            if (HasOccCode(current.Message))
             {
                 return DsqlFailure.Retryable;
             }
@@ -63,8 +73,7 @@ public static class DsqlFailureClassifier
                         return DsqlFailure.Retryable;
                     }
 
-                    if (postgres.SqlState == "XX000"
-                        && postgres.MessageText.Contains("server unavailable", StringComparison.OrdinalIgnoreCase))
+                    if (IsServerUnavailable(postgres))
                     {
                         return DsqlFailure.OutcomeUnknown;
                     }
@@ -81,15 +90,46 @@ public static class DsqlFailureClassifier
         return DsqlFailure.Permanent;
     }
 
+    /// <summary>
+    /// Whether a failure of a <c>COMMIT</c> (or of an autocommit write) leaves its outcome unknown: the server's answer
+    /// was lost (I/O error, timeout, broken connection, <c>08xxx</c>, <c>57P0x</c>) or was DSQL's <c>XX000 server
+    /// unavailable</c>. Any other server answer (<c>40001</c>, <c>23505</c>, <c>54000</c>…) says the transaction did not commit.
+    /// </summary>
+    /// <param name="exception">The failure of the COMMIT.</param>
+    public static bool IsAmbiguousCommitFailure(Exception exception)
+    {
+        if (exception is OperationCanceledException)
+        {
+            return false;
+        }
+
+        var lostAnswer = false;
+        for (var current = exception; current is not null; current = Next(current))
+        {
+            switch (current)
+            {
+                case DsqlCommitOutcomeUnknownException:
+                    return true;
+                case PostgresException postgres:
+                    return postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
+                        || postgres.SqlState.StartsWith("57P0", StringComparison.Ordinal)
+                        || IsServerUnavailable(postgres);
+                case NpgsqlException or TimeoutException or IOException or SocketException:
+                    lostAnswer = true;
+                    break;
+            }
+        }
+
+        return lostAnswer;
+    }
+
     /// <summary>Whether the failure is an optimistic-concurrency conflict (SQLSTATE 40001, OC000/OC001) anywhere in its chain.</summary>
     /// <param name="exception">The failure.</param>
     public static bool IsConcurrencyConflict(Exception exception)
     {
         for (var current = exception; current is not null; current = Next(current))
         {
-            if (current is PostgresException { SqlState: "40001" }
-                || current.Message.Contains("(OC000)", StringComparison.Ordinal)
-                || current.Message.Contains("(OC001)", StringComparison.Ordinal))
+            if (current is PostgresException { SqlState: "40001" } || HasOccCode(current.Message))
             {
                 return true;
             }
@@ -128,6 +168,28 @@ public static class DsqlFailureClassifier
 
         return exception.GetType().Name;
     }
+
+    /// <summary>Finds the first exception of type <typeparamref name="T"/> in the chain.</summary>
+    /// <param name="exception">The failure.</param>
+    public static T? Find<T>(Exception exception)
+        where T : Exception
+    {
+        for (var current = exception; current is not null; current = Next(current))
+        {
+            if (current is T found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool HasOccCode(string message)
+        => message.Contains("(OC000)", StringComparison.Ordinal) || message.Contains("(OC001)", StringComparison.Ordinal);
+
+    private static bool IsServerUnavailable(PostgresException postgres)
+        => postgres.SqlState == "XX000" && postgres.MessageText.Contains("server unavailable", StringComparison.OrdinalIgnoreCase);
 
     private static Exception? Next(Exception exception)
         => exception is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0] : exception.InnerException;

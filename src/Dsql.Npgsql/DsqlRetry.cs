@@ -1,0 +1,183 @@
+using System.Data;
+using System.Diagnostics;
+using Dsql.Npgsql.Internal;
+using Npgsql;
+
+namespace Dsql.Npgsql;
+
+/// <summary>
+/// Runs a unit of work in its own REPEATABLE READ transaction and retries the whole unit when Aurora DSQL reports an
+/// optimistic-concurrency conflict (<c>40001</c>, <c>OC000</c>/<c>OC001</c>) or a transient connection failure: the
+/// policy and failure classification of EF Core's <c>DsqlRetryingExecutionStrategy</c>, for ADO.NET and Dapper code.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Each attempt opens a connection from <c>dataSource</c>, begins a REPEATABLE READ transaction (the only level DSQL
+/// runs), calls <c>work</c> with the open connection (commands on it take part in the transaction; Dapper needs no
+/// transaction argument), and commits. A unit may run several times: keep its side effects inside the transaction.
+/// </para>
+/// <para>
+/// A failure while the <c>COMMIT</c> is in flight leaves the outcome unknown: it is never retried but surfaces as
+/// <see cref="DsqlCommitOutcomeUnknownException"/>. Permanent failures (constraint violations, syntax errors,
+/// <c>54000</c> limits, authentication) and cancellation surface at once.
+/// </para>
+/// </remarks>
+/// <example>
+/// <code>
+/// await DsqlRetry.ExecuteAsync(dataSource, async (connection, ct) =>
+/// {
+///     await using var command = new NpgsqlCommand("UPDATE counters SET value = value + 1 WHERE id = 1", connection);
+///     await command.ExecuteNonQueryAsync(ct);
+/// });
+/// </code>
+/// </example>
+public static class DsqlRetry
+{
+    /// <summary>Runs <paramref name="work"/> in a transaction, retrying the whole unit on OCC conflicts and transient failures.</summary>
+    /// <param name="dataSource">Where connections come from (for example <see cref="DsqlDataSource.Create(string, string?)"/>).</param>
+    /// <param name="work">The unit of work; receives an open connection with a transaction begun.</param>
+    /// <param name="options">The retry budget; <see cref="DsqlRetryOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the unit and any wait between attempts.</param>
+    /// <exception cref="DsqlCommitOutcomeUnknownException">The connection failed while the commit was in flight.</exception>
+    public static Task ExecuteAsync(
+        NpgsqlDataSource dataSource,
+        Func<NpgsqlConnection, CancellationToken, Task> work,
+        DsqlRetryOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return ExecuteAsync(
+            dataSource,
+            async (connection, ct) =>
+            {
+                await work(connection, ct).ConfigureAwait(false);
+                return true;
+            },
+            options,
+            cancellationToken);
+    }
+
+    /// <summary>Runs <paramref name="work"/> in a transaction and returns its result, retrying the whole unit on OCC conflicts and transient failures.</summary>
+    /// <typeparam name="TResult">The result type.</typeparam>
+    /// <param name="dataSource">Where connections come from.</param>
+    /// <param name="work">The unit of work; receives an open connection with a transaction begun.</param>
+    /// <param name="options">The retry budget; <see cref="DsqlRetryOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the unit and any wait between attempts.</param>
+    /// <returns>The result of the attempt that committed.</returns>
+    /// <exception cref="DsqlCommitOutcomeUnknownException">The connection failed while the commit was in flight.</exception>
+    public static async Task<TResult> ExecuteAsync<TResult>(
+        NpgsqlDataSource dataSource,
+        Func<NpgsqlConnection, CancellationToken, Task<TResult>> work,
+        DsqlRetryOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(work);
+        options = (options ?? DsqlRetryOptions.Default).Validated();
+        var clock = Stopwatch.StartNew();
+        for (var retry = 0; ; retry++)
+        {
+            try
+            {
+                return await AttemptAsync(dataSource, work, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ShouldRetry(ex, options, retry, clock.Elapsed))
+            {
+                await Task.Delay(options.NextDelay(retry), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> in a transaction, retrying the whole unit on OCC conflicts and transient failures (blocking).</summary>
+    /// <param name="dataSource">Where connections come from.</param>
+    /// <param name="work">The unit of work; receives an open connection with a transaction begun.</param>
+    /// <param name="options">The retry budget; <see cref="DsqlRetryOptions.Default"/> when <see langword="null"/>.</param>
+    /// <exception cref="DsqlCommitOutcomeUnknownException">The connection failed while the commit was in flight.</exception>
+    public static void Execute(NpgsqlDataSource dataSource, Action<NpgsqlConnection> work, DsqlRetryOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        Execute(
+            dataSource,
+            connection =>
+            {
+                work(connection);
+                return true;
+            },
+            options);
+    }
+
+    /// <summary>Runs <paramref name="work"/> in a transaction and returns its result, retrying the whole unit on OCC conflicts and transient failures (blocking).</summary>
+    /// <typeparam name="TResult">The result type.</typeparam>
+    /// <param name="dataSource">Where connections come from.</param>
+    /// <param name="work">The unit of work; receives an open connection with a transaction begun.</param>
+    /// <param name="options">The retry budget; <see cref="DsqlRetryOptions.Default"/> when <see langword="null"/>.</param>
+    /// <returns>The result of the attempt that committed.</returns>
+    /// <exception cref="DsqlCommitOutcomeUnknownException">The connection failed while the commit was in flight.</exception>
+    public static TResult Execute<TResult>(NpgsqlDataSource dataSource, Func<NpgsqlConnection, TResult> work, DsqlRetryOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(work);
+        options = (options ?? DsqlRetryOptions.Default).Validated();
+        var clock = Stopwatch.StartNew();
+        for (var retry = 0; ; retry++)
+        {
+            try
+            {
+                return Attempt(dataSource, work);
+            }
+            catch (Exception ex) when (ShouldRetry(ex, options, retry, clock.Elapsed))
+            {
+                Thread.Sleep(options.NextDelay(retry));
+            }
+        }
+    }
+
+    private static async Task<TResult> AttemptAsync<TResult>(
+        NpgsqlDataSource dataSource, Func<NpgsqlConnection, CancellationToken, Task<TResult>> work, CancellationToken cancellationToken)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                var result = await work(connection, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (DsqlFailureClassifier.IsAmbiguousCommitFailure(ex))
+                {
+                    throw new DsqlCommitOutcomeUnknownException(ex);
+                }
+
+                return result;
+            }
+        }
+    }
+
+    private static TResult Attempt<TResult>(NpgsqlDataSource dataSource, Func<NpgsqlConnection, TResult> work)
+    {
+        using var connection = dataSource.OpenConnection();
+        using var transaction = connection.BeginTransaction(IsolationLevel.RepeatableRead);
+        var result = work(connection);
+        try
+        {
+            transaction.Commit();
+        }
+        catch (Exception ex) when (DsqlFailureClassifier.IsAmbiguousCommitFailure(ex))
+        {
+            throw new DsqlCommitOutcomeUnknownException(ex);
+        }
+
+        return result;
+    }
+
+    // Before the COMMIT, nothing has been applied: a conflict, a transient failure or even "server unavailable" is safe
+    // to retry. A commit whose outcome is unknown arrives here as DsqlCommitOutcomeUnknownException and is never retried.
+    private static bool ShouldRetry(Exception exception, DsqlRetryOptions options, int retriesDone, TimeSpan elapsed)
+        => exception is not OperationCanceledException
+            && DsqlFailureClassifier.Find<DsqlCommitOutcomeUnknownException>(exception) is null
+            && DsqlFailureClassifier.Classify(exception) != DsqlFailure.Permanent
+            && options.MayRetry(retriesDone, elapsed);
+}
