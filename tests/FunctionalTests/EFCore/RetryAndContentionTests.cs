@@ -15,11 +15,10 @@ public sealed class RetryAndContentionTests(PostgresFixture fixture) : IAsyncLif
     private readonly PostgresTarget _target = new(fixture);
     private readonly List<string> _retries = [];
 
-    // 16 writers on one row: a generous retry budget and a 1 s cap, so the jitter window can spread them all out.
+    // The default retry settings (EnableRetryOnFailure() resets the target's test settings to them): users keep defaults.
     private ServiceProvider Services(int maxPoolSize = 20)
         => new ServiceCollection()
-            .AddPooledDbContextFactory<Context>(b => _target.Configure(
-                    b, o => o.EnableRetryOnFailure(50, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(1), null), maxPoolSize)
+            .AddPooledDbContextFactory<Context>(b => _target.Configure(b, o => o.EnableRetryOnFailure(), maxPoolSize)
                 .LogTo(line => { lock (_retries) { _retries.Add(line); } }, [DsqlEventId.ExecutionStrategyRetrying]))
             .BuildServiceProvider();
 
@@ -34,7 +33,7 @@ public sealed class RetryAndContentionTests(PostgresFixture fixture) : IAsyncLif
     public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
-    public async Task Sixteen_workers_incrementing_one_hot_row_fifty_times_each_end_at_exactly_800()
+    public async Task Sixteen_workers_incrementing_one_hot_row_fifty_times_each_with_default_retry_settings_end_at_exactly_800()
     {
         await using var services = Services();
         var factory = services.GetRequiredService<IDbContextFactory<Context>>();
