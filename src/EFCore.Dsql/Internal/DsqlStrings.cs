@@ -28,6 +28,13 @@ public static class DsqlStrings
                 : "The database stayed unreachable or overloaded: check the endpoint, DNS, network and TLS settings and the cluster's "
                     + "connection limits; raise the budget with UseAuroraDsql(..., o => o.EnableRetryOnFailure(...)) for longer outages.");
 
+    public static string ForeignRetryingStrategy(string strategy)
+        => $"The execution strategy {strategy} replaced DsqlRetryingExecutionStrategy. It does not retry Aurora DSQL's optimistic-concurrency "
+            + "conflicts (OC000/OC001) the way DSQL needs, backs off in seconds, and re-runs a unit whose COMMIT answer was lost. "
+            + "Remove EnableRetryOnFailure()/ExecutionStrategy(...) from the Npgsql options and configure retries with "
+            + "UseAuroraDsql(..., o => o.EnableRetryOnFailure(...)) instead (or subclass DsqlRetryingExecutionStrategy). "
+            + "With .NET Aspire, call EnrichNpgsqlDbContext<TContext>(settings => settings.DisableRetry = true).";
+
     public static string VerificationFailed(string error)
         => $"The operation failed ({error}) with an outcome that may be unknown, and the verifySucceeded delegate threw while checking it; "
             + "the operation was not retried so it cannot be applied twice. See the inner exceptions.";

@@ -168,6 +168,25 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_retrying_Npgsql_strategy_added_the_way_Aspire_does_is_refused_and_DisableRetry_keeps_the_DSQL_one()
+    {
+        // EnrichNpgsqlDbContext<T>() adds UseNpgsql(n => n.EnableRetryOnFailure()) unless its settings say DisableRetry = true.
+        var aspireLike = Configure(new DbContextOptionsBuilder<BankContext>());
+        aspireLike.UseNpgsql(n => n.EnableRetryOnFailure());
+        await using (var context = new BankContext((DbContextOptions<BankContext>)aspireLike.Options))
+        {
+            var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => context.Ledger.CountAsync());
+            Assert.Contains("DisableRetry = true", ex.Message);
+        }
+
+        await using (var context = NewContext())
+        {
+            Assert.IsType<DsqlRetryingExecutionStrategy>(context.Database.CreateExecutionStrategy());
+            Assert.True(await context.Ledger.CountAsync() >= 0);
+        }
+    }
+
+    [Fact]
     public async Task Raw_Npgsql_default_BEGIN_is_what_the_emulator_refuses()
     {
         // The control for the test above: without EFCore.Dsql's mapping, Npgsql's default BEGIN is refused.

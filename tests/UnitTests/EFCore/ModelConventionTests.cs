@@ -51,6 +51,19 @@ public class ModelConventionTests
     }
 
     [Fact]
+    public void Guid_keys_are_random_v4_values_generated_on_the_client_when_the_entity_is_added()
+    {
+        using var context = new ModelContext(m => m.Entity<GuidKeyPost>());
+
+        var entry = context.Add(new GuidKeyPost());
+        var id = (Guid)entry.Property("Id").CurrentValue!;
+
+        Assert.False(entry.Property("Id").IsTemporary);
+        Assert.NotEqual(Guid.Empty, id);
+        Assert.Equal(4, id.Version);
+    }
+
+    [Fact]
     public void Guid_keys_with_explicit_client_generation_keep_it()
     {
         using var context = new ModelContext(m => m.Entity<GuidKeyPost>().Property(p => p.Id).ValueGeneratedNever());

@@ -1,5 +1,6 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql and Npgsql internals on purpose
 using System.Net.Sockets;
+using Dsql.Npgsql;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Dsql.Npgsql.Internal;
@@ -102,6 +103,85 @@ public class RetryingExecutionStrategyTests
         using var context = new DbContext(TestEndpoints.Options(o => o.Npgsql(n => n.ExecutionStrategy(d => new NonRetryingExecutionStrategy(d)))));
 
         Assert.IsType<NonRetryingExecutionStrategy>(context.Database.CreateExecutionStrategy());
+    }
+
+    [Fact]
+    public void Npgsqls_EnableRetryOnFailure_cannot_silently_replace_the_DSQL_strategy()
+    {
+        using var context = new DbContext(TestEndpoints.Options(o => o.Npgsql(n => n.EnableRetryOnFailure())));
+
+        var ex = Assert.Throws<InvalidOperationException>(() => context.Database.CreateExecutionStrategy());
+
+        Assert.Contains("NpgsqlRetryingExecutionStrategy replaced DsqlRetryingExecutionStrategy", ex.Message);
+        Assert.Contains("o.EnableRetryOnFailure(", ex.Message);
+        Assert.Contains("DisableRetry = true", ex.Message);
+    }
+
+    [Fact]
+    public void A_retrying_strategy_added_after_UseAuroraDsql_the_way_Aspire_does_is_refused_too()
+    {
+        var builder = new DbContextOptionsBuilder().UseAuroraDsql(TestEndpoints.Endpoint, o => o.Credentials(TestEndpoints.Credentials));
+        builder.UseNpgsql(n => n.EnableRetryOnFailure()); // what EnrichNpgsqlDbContext<T>() adds unless DisableRetry is set
+        using var context = new DbContext(builder.Options);
+
+        Assert.Throws<InvalidOperationException>(() => context.Database.CreateExecutionStrategy());
+    }
+
+    [Fact]
+    public void A_DSQL_strategy_subclass_configured_explicitly_is_accepted()
+    {
+        using var context = new DbContext(TestEndpoints.Options(o => o.Npgsql(n => n.ExecutionStrategy(d => new DsqlRetryingExecutionStrategy(d, 3)))));
+
+        Assert.Equal(3, Assert.IsType<DsqlRetryingExecutionStrategy>(context.Database.CreateExecutionStrategy()).MaxRetryCount);
+    }
+
+    [Fact]
+    public void Default_budget_is_thirty_seconds_with_a_count_of_one_hundred_as_a_backstop()
+    {
+        using var context = new DbContext(TestEndpoints.Options());
+
+        var strategy = Assert.IsType<DsqlRetryingExecutionStrategy>(context.Database.CreateExecutionStrategy());
+        Assert.Equal((TimeSpan.FromSeconds(30), 100), (strategy.MaxRetryDuration, strategy.MaxRetryCount));
+        Assert.Equal((TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(1)), (strategy.BaseDelay, strategy.MaxRetryDelay));
+    }
+
+    [Fact]
+    public async Task A_commit_with_an_unknown_outcome_surfaces_at_the_top_without_a_retry()
+    {
+        using var context = LoggingContext([], maxRetries: 5);
+        var attempts = 0;
+        var lost = new DsqlCommitOutcomeUnknownException(new NpgsqlException("Exception while reading from stream", new SocketException()));
+
+        var ex = await Assert.ThrowsAsync<DsqlCommitOutcomeUnknownException>(() =>
+            context.Database.CreateExecutionStrategy().ExecuteAsync(() => { attempts++; throw new DbUpdateException("save", lost); }));
+
+        Assert.Equal(1, attempts);
+        Assert.IsType<DbUpdateException>(ex.InnerException);
+        Assert.False(ex.IsTransient);
+    }
+
+    [Theory]
+    [InlineData("08006")]
+    [InlineData("57P01")]
+    public void A_lost_connection_at_commit_is_ambiguous_but_a_server_answer_is_not(string sqlState)
+    {
+        Assert.True(DsqlFailureClassifier.IsAmbiguousCommitFailure(Postgres(sqlState)));
+        Assert.True(DsqlFailureClassifier.IsAmbiguousCommitFailure(Postgres("XX000", "server unavailable")));
+        Assert.True(DsqlFailureClassifier.IsAmbiguousCommitFailure(new NpgsqlException("read", new SocketException())));
+        Assert.False(DsqlFailureClassifier.IsAmbiguousCommitFailure(Occ()));
+        Assert.False(DsqlFailureClassifier.IsAmbiguousCommitFailure(Postgres("23505")));
+        Assert.False(DsqlFailureClassifier.IsAmbiguousCommitFailure(new OperationCanceledException()));
+    }
+
+    [Fact]
+    public void DsqlRetry_options_refuse_invalid_settings_with_the_setting_named()
+    {
+        Assert.Equal("MaxRetryCount", Assert.Throws<ArgumentOutOfRangeException>(() => new DsqlRetryOptions { MaxRetryCount = -1 }.Validated()).ParamName);
+        Assert.Equal("MaxDelay", Assert.Throws<ArgumentOutOfRangeException>(
+            () => new DsqlRetryOptions { BaseDelay = TimeSpan.FromSeconds(2), MaxDelay = TimeSpan.FromSeconds(1) }.Validated()).ParamName);
+        Assert.True(DsqlRetryOptions.Default.MayRetry(99, TimeSpan.FromSeconds(29)));
+        Assert.False(DsqlRetryOptions.Default.MayRetry(100, TimeSpan.Zero));
+        Assert.False(DsqlRetryOptions.Default.MayRetry(0, TimeSpan.FromSeconds(30)));
     }
 
     [Fact]

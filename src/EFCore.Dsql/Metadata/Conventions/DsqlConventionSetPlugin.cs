@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Microsoft.EntityFrameworkCore.Metadata.Conventions;
 using Microsoft.EntityFrameworkCore.Metadata.Conventions.Infrastructure;
+using Microsoft.EntityFrameworkCore.ValueGeneration;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata.Internal;
 
@@ -24,7 +25,8 @@ public class DsqlConventionSetPlugin(IDbContextOptions options) : IConventionSet
 }
 
 /// <summary>
-/// Key generation DSQL accepts: store-generated <see cref="Guid"/> keys default to <c>gen_random_uuid()</c>, and
+/// Key generation DSQL accepts: generated <see cref="Guid"/> keys are random (version 4) values EF generates on the
+/// client when the entity is added, with <c>gen_random_uuid()</c> as the column default for other writers; and
 /// identity columns get a <c>CACHE</c> DSQL accepts (it requires one: 1 or at least 65536) unless configured.
 /// Explicit configuration always wins; the model validator refuses what DSQL cannot do (e.g. <c>int</c> identity).
 /// </summary>
@@ -43,7 +45,11 @@ public class DsqlKeyGenerationConvention(long identityCacheSize) : IModelFinaliz
             {
                 if (IsGeneratedGuidKey(property))
                 {
+                    // Random keys spread writes like gen_random_uuid() does (no hot spot, unlike time-ordered v7), and a key the
+                    // client knows makes a unit whose COMMIT answer was lost checkable, and a blind re-run fail with 23505
+                    // instead of inserting a duplicate row.
                     property.Builder.HasDefaultValueSql(GuidDefaultValueSql);
+                    property.Builder.HasValueGenerator(static (_, _) => new GuidValueGenerator());
                 }
 
                 if (property.GetValueGenerationStrategy() is NpgsqlValueGenerationStrategy.IdentityByDefaultColumn

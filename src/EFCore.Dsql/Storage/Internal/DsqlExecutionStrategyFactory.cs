@@ -7,11 +7,28 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 /// <summary>
 /// Makes <see cref="DsqlRetryingExecutionStrategy"/> the default strategy, with the settings of
 /// <c>UseAuroraDsql(..., o => o.EnableRetryOnFailure(...))</c>. A strategy configured explicitly with
-/// <c>ExecutionStrategy(...)</c> still wins, as in every EF provider.
+/// <c>ExecutionStrategy(...)</c> still wins, as in every EF provider, unless it is another <em>retrying</em> strategy:
+/// Npgsql's <c>EnableRetryOnFailure()</c> (also what Aspire's <c>EnrichNpgsqlDbContext</c> adds) backs off in seconds,
+/// does not know DSQL's OCC codes and retries a lost COMMIT blindly, so it is refused with the fix in the message.
 /// </summary>
 /// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice. Scoped.</remarks>
 public class DsqlExecutionStrategyFactory(ExecutionStrategyDependencies dependencies) : RelationalExecutionStrategyFactory(dependencies)
 {
+    /// <inheritdoc />
+    public override IExecutionStrategy Create() => Guard(base.Create());
+
+    /// <summary>
+    /// Refuses a strategy that retries but is not a <see cref="DsqlRetryingExecutionStrategy"/>. Non-retrying strategies
+    /// (<c>NonRetryingExecutionStrategy</c>, or DSQL retries disabled) are the application's choice and pass.
+    /// </summary>
+    /// <param name="strategy">The strategy the options produce.</param>
+    /// <returns><paramref name="strategy"/>.</returns>
+    /// <exception cref="InvalidOperationException">Another retrying strategy replaced the DSQL one.</exception>
+    public static IExecutionStrategy Guard(IExecutionStrategy strategy)
+        => strategy is { RetriesOnFailure: true } and not DsqlRetryingExecutionStrategy
+            ? throw new InvalidOperationException(DsqlStrings.ForeignRetryingStrategy(strategy.GetType().Name))
+            : strategy;
+
     /// <inheritdoc />
     protected override IExecutionStrategy CreateDefaultStrategy(ExecutionStrategyDependencies dependencies)
         => dependencies.Options.FindExtension<DsqlOptionsExtension>()?.Retry is { Enabled: true } retry
