@@ -1,17 +1,19 @@
 using BenchmarkDotNet.Attributes;
 using Dsql.Local;
+using Dsql.Local.Backend;
 using Npgsql;
 
 namespace Dsql.Benchmarks;
 
 /// <summary>
-/// What the Dsql.Local proxy costs per round trip: the same statement directly against the emulator's PostgreSQL and
+/// What the Dsql.Local proxy costs per round trip: the same statement directly against PostgreSQL over loopback TCP and
 /// through the emulator (plain and TLS), on one open connection each, in one run.
 /// </summary>
 [SimpleJob(warmupCount: 2, iterationCount: 5)]
 [MemoryDiagnoser]
 public class ProxyBenchmarks
 {
+    private PostgresInstance _postgres = null!;
     private DsqlLocalServer _tlsServer = null!;
     private DsqlLocalServer _plainServer = null!;
     private NpgsqlConnection _direct = null!;
@@ -27,10 +29,12 @@ public class ProxyBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _tlsServer = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
-        // The plain-text emulator shares the first one's PostgreSQL, so both paths hit the same server.
-        _plainServer = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { NoTls = true, Backend = _tlsServer.BackendConnectionString });
-        _direct = new NpgsqlConnection(_tlsServer.BackendConnectionString);
+        // One PostgreSQL for every path. "Direct" reaches it over loopback TCP, as clients reach the emulator; the emulators
+        // reach it over its private unix socket, as they do by default.
+        _postgres = await PostgresInstance.StartAsync(new PostgresSettings { ListenOnTcp = true });
+        _tlsServer = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { Backend = _postgres.ConnectionString });
+        _plainServer = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { NoTls = true, Backend = _postgres.ConnectionString });
+        _direct = new NpgsqlConnection(_postgres.TcpConnectionString);
         _proxy = new NpgsqlConnection(_plainServer.GetConnectionString());
         _proxyTls = new NpgsqlConnection(_tlsServer.GetConnectionString());
         await _direct.OpenAsync();
@@ -56,6 +60,7 @@ public class ProxyBenchmarks
         await _proxyTls.DisposeAsync();
         await _plainServer.DisposeAsync();
         await _tlsServer.DisposeAsync();
+        await _postgres.DisposeAsync();
     }
 
     [Benchmark(Baseline = true, Description = "SELECT 1, direct")]

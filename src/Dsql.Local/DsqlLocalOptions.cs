@@ -68,6 +68,33 @@ public sealed class DsqlLocalOptions
     /// </summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>
+    /// How many logged-in connections the emulator serves at once; one more is refused with DSQL's answer
+    /// (<c>53300</c>, too many connections). 400 by default. The PostgreSQL the emulator starts gets this many backend
+    /// connections plus a few for the emulator's own work.
+    /// </summary>
+    public int MaxConnections { get; set; } = 400;
+
+    /// <summary>
+    /// How many connections may be open without having logged in yet. When one more arrives, the oldest of them is
+    /// closed, so sockets that never log in cannot crowd out clients that do. 64 by default.
+    /// </summary>
+    public int MaxPendingConnections { get; set; } = 64;
+
+    /// <summary>
+    /// How long a connection may take from accept to logged in (TLS handshake, start-up packet, token); it is closed
+    /// after that, as PostgreSQL does after <c>authentication_timeout</c>. 30 seconds by default.
+    /// </summary>
+    public TimeSpan LoginTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Run the PostgreSQL the emulator starts with <c>fsync</c>, <c>synchronous_commit</c> and <c>full_page_writes</c>
+    /// on, so every acknowledged commit survives a crash of PostgreSQL or of the machine. Off by default: a throw-away
+    /// test database is much faster without the flushes, at the price that a crash may lose the last commits (and a
+    /// machine crash may corrupt the data directory).
+    /// </summary>
+    public bool Durable { get; set; }
+
     internal IReadOnlyList<DsqlLocalCredential> EffectiveCredentials => Credentials.Count > 0 ? [.. Credentials] : [DsqlLocalCredential.Default];
 
     internal IReadOnlyList<string> AcceptedHosts => Endpoint is { Length: > 0 } endpoint ? [endpoint] : ["localhost", "127.0.0.1"];
@@ -134,6 +161,21 @@ public sealed class DsqlLocalOptions
         if (MaxTransactionAge <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxTransactionAge), MaxTransactionAge, "The maximum transaction age must be positive.");
+        }
+
+        if (MaxConnections < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections, "The connection limit must be at least 1.");
+        }
+
+        if (MaxPendingConnections < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxPendingConnections), MaxPendingConnections, "The pending-connection limit must be at least 1.");
+        }
+
+        if (LoginTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LoginTimeout), LoginTimeout, "The login timeout must be positive.");
         }
 
         foreach (var credential in Credentials)

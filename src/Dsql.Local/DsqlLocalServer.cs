@@ -33,12 +33,17 @@ public sealed class DsqlLocalServer : IAsyncDisposable
     private readonly IAsyncDisposable? _ownedBackend;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<ClientSession, byte> _sessions = new();
+    private readonly ConcurrentDictionary<ClientSession, long> _pending = new();
+    private readonly Lock _admission = new();
+    private readonly PostgresInstance? _supervisedBackend;
+    private long _accepted;
     private readonly ConcurrentDictionary<string, byte> _knownRoles = new(StringComparer.Ordinal);
     private readonly NpgsqlDataSource _backendAdmin;
     private readonly Action<string>? _log;
     private readonly string? _ownedTlsDirectory;
     private Task _acceptLoop = Task.CompletedTask;
     private Task _jobLoop = Task.CompletedTask;
+    private Task _supervisor = Task.CompletedTask;
     private int _disposed;
 
     private DsqlLocalServer(DsqlLocalOptions options, TcpListener listener, string backendConnectionString, IAsyncDisposable? ownedBackend, Tls tls)
@@ -48,6 +53,7 @@ public sealed class DsqlLocalServer : IAsyncDisposable
         _ownedBackend = ownedBackend;
         _ownedTlsDirectory = tls.OwnedDirectory;
         RootCertificatePath = tls.RootCertificatePath;
+        _supervisedBackend = ownedBackend as PostgresInstance;
         BackendConnectionString = backendConnectionString;
         _backendAdmin = NpgsqlDataSource.Create(backendConnectionString);
         Port = ((IPEndPoint)listener.LocalEndpoint).Port;
@@ -95,6 +101,12 @@ public sealed class DsqlLocalServer : IAsyncDisposable
     /// <summary>How many client connections are open.</summary>
     public int ConnectionCount => _sessions.Count;
 
+    /// <summary>How many accepted connections have not logged in yet.</summary>
+    internal int PendingConnectionCount => _pending.Count;
+
+    /// <summary>How many times the backend PostgreSQL was found dead and started again.</summary>
+    internal int BackendRestarts { get; private set; }
+
     /// <summary>Starts the emulator: its backend PostgreSQL (unless one is given) and the loopback listener.</summary>
     /// <param name="options">The configuration; defaults when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
@@ -108,7 +120,13 @@ public sealed class DsqlLocalServer : IAsyncDisposable
         string backend;
         if (string.IsNullOrWhiteSpace(options.Backend))
         {
-            var instance = await PostgresInstance.StartAsync(options.DataDirectory, cancellationToken).ConfigureAwait(false);
+            var settings = new PostgresSettings
+            {
+                DataDirectory = options.DataDirectory,
+                Durable = options.Durable,
+                MaxConnections = options.MaxConnections + ReservedBackendConnections,
+            };
+            var instance = await PostgresInstance.StartAsync(settings, cancellationToken).ConfigureAwait(false);
             owned = instance;
             backend = instance.ConnectionString;
         }
@@ -128,7 +146,8 @@ public sealed class DsqlLocalServer : IAsyncDisposable
             var server = new DsqlLocalServer(options, listener, backend, owned, tls);
             server._acceptLoop = server.AcceptLoopAsync();
             server._jobLoop = server.JobLoopAsync();
-            server._log?.Invoke(
+            server._supervisor = server.SuperviseBackendAsync();
+            server.Log(
                 $"Dsql.Local listening on {new IPEndPoint(options.ListenAddress, server.Port)} (region {options.Region}, endpoint {string.Join("/", options.AcceptedHosts)}, " +
                 $"{(options.NoAuth ? "no auth" : "IAM auth, access key ID " + string.Join(", ", options.EffectiveCredentials.Select(c => c.AccessKeyId)))}, " +
                 $"{(options.NoTls ? "no TLS" : server.RootCertificatePath is { } root ? "TLS, root certificate " + root : "TLS")})");
@@ -239,7 +258,7 @@ public sealed class DsqlLocalServer : IAsyncDisposable
 
         try
         {
-            await Task.WhenAll(_acceptLoop, _jobLoop).ConfigureAwait(false);
+            await Task.WhenAll(_acceptLoop, _jobLoop, _supervisor).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -269,6 +288,11 @@ public sealed class DsqlLocalServer : IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Connections the emulator's own work needs on the backend besides its clients' (admin pool, job loop, cancels).</summary>
+    private const int ReservedBackendConnections = 10;
+
+    private void Log(string line) => _log?.Invoke(LogText.Escape(line));
+
     private async Task AcceptLoopAsync()
     {
         while (!_stopping.IsCancellationRequested)
@@ -278,13 +302,110 @@ public sealed class DsqlLocalServer : IAsyncDisposable
             {
                 client = await _listener.AcceptTcpClientAsync(_stopping.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
                 return;
             }
+            catch (SocketException e)
+            {
+                if (_stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                // Out of descriptors, a connection reset before accept, ...: one failed accept must not stop the listener.
+                Log($"accepting a connection failed: {e.Message}");
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(50), _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
+            }
 
             var session = new ClientSession(_context, client, _stopping.Token);
+            AdmitPending(session);
             _ = Task.Run(session.RunAsync);
+        }
+    }
+
+    /// <summary>Tracks a connection until it logs in; over the limit, the oldest one still not logged in is closed.</summary>
+    private void AdmitPending(ClientSession session)
+    {
+        ClientSession? evicted = null;
+        lock (_admission)
+        {
+            _pending[session] = ++_accepted;
+            if (_pending.Count > _options.MaxPendingConnections)
+            {
+                evicted = _pending.MinBy(p => p.Value).Key;
+                _pending.TryRemove(evicted, out _);
+            }
+        }
+
+        evicted?.Abort();
+    }
+
+    private bool TryAdmitLoggedIn(ClientSession session)
+    {
+        lock (_admission)
+        {
+            _pending.TryRemove(session, out _);
+            if (_sessions.Count >= _options.MaxConnections)
+            {
+                return false;
+            }
+
+            _sessions.TryAdd(session, 0);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Watches the PostgreSQL the emulator started: when it dies (killed, crashed), say so and start it again on the same
+    /// data directory and socket, so clients get a working backend rather than an endless <c>08006</c>.
+    /// </summary>
+    private async Task SuperviseBackendAsync()
+    {
+        if (_supervisedBackend is not { } backend)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(500));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                if (backend.IsRunning)
+                {
+                    continue;
+                }
+
+                Log("the backend PostgreSQL has stopped unexpectedly; restarting it");
+                try
+                {
+                    await backend.RestartAsync(_stopping.Token).ConfigureAwait(false);
+                    _backendAdmin.Clear();
+                    BackendRestarts++;
+                    Log("the backend PostgreSQL has been restarted");
+                }
+                catch (InvalidOperationException e)
+                {
+                    Log($"restarting the backend PostgreSQL failed (retrying): {e.Message}");
+                }
+                catch (NpgsqlException e)
+                {
+                    Log($"restarting the backend PostgreSQL failed (retrying): {e.Message}");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
@@ -356,13 +477,19 @@ public sealed class DsqlLocalServer : IAsyncDisposable
 
         public override TimeSpan MaxTransactionAge => server._options.MaxTransactionAge;
 
-        public override Action<string>? Log => server._log;
+        public override Action<string>? Log => server._log is null ? null : server.Log;
+
+        public override TimeSpan LoginTimeout => server._options.LoginTimeout;
 
         public override Task EnsureRoleAsync(string role, CancellationToken cancellationToken) => server.EnsureRoleAsync(role, cancellationToken);
 
-        public override void Register(ClientSession session) => server._sessions.TryAdd(session, 0);
+        public override bool TryRegister(ClientSession session) => server.TryAdmitLoggedIn(session);
 
-        public override void Unregister(ClientSession session) => server._sessions.TryRemove(session, out _);
+        public override void Unregister(ClientSession session)
+        {
+            server._sessions.TryRemove(session, out _);
+            server._pending.TryRemove(session, out _);
+        }
     }
 
     /// <summary>The certificate the emulator serves, and where the root that signed it was written (when it issued it).</summary>

@@ -9,7 +9,11 @@ namespace Dsql.Local.Protocol;
 /// </summary>
 internal sealed class MessageReader
 {
-    private const int MaxMessageLength = 1 << 30;
+    /// <summary>PostgreSQL's own limit for a message after login (<c>PQ_LARGE_MESSAGE_LIMIT</c>, 1 GiB).</summary>
+    public const int DefaultMaxMessageLength = (1 << 30) - 1;
+
+    /// <summary>PostgreSQL's limit for a start-up packet (<c>MAX_STARTUP_PACKET_LENGTH</c>).</summary>
+    private const int MaxStartupPacketLength = 10_000;
 
     private readonly Stream _stream;
     private byte[] _buffer = new byte[16 * 1024];
@@ -17,6 +21,9 @@ internal sealed class MessageReader
     private int _end;
 
     public MessageReader(Stream stream) => _stream = stream;
+
+    /// <summary>The largest message length accepted; a longer claim fails before anything is allocated for it.</summary>
+    public int MaxMessageLength { get; set; } = DefaultMaxMessageLength;
 
     /// <summary>Called before a read that may block (nothing is buffered).</summary>
     public Func<ValueTask>? BeforeBlockingRead { get; set; }
@@ -32,7 +39,7 @@ internal sealed class MessageReader
         var length = BinaryPrimitives.ReadInt32BigEndian(_buffer.AsSpan(_start + 1));
         if (length < 4 || length > MaxMessageLength)
         {
-            throw new InvalidDataException($"Invalid protocol message length {length} for message type '{(char)type}'.");
+            throw new InvalidDataException($"invalid message length {length} for message type '{(char)type}' (at most {MaxMessageLength} here)");
         }
 
         await EnsureAsync(1 + length, cancellationToken).ConfigureAwait(false);
@@ -46,7 +53,7 @@ internal sealed class MessageReader
     {
         await EnsureAsync(4, cancellationToken).ConfigureAwait(false);
         var length = BinaryPrimitives.ReadInt32BigEndian(_buffer.AsSpan(_start));
-        if (length < 8 || length > 10_000)
+        if (length < 8 || length > MaxStartupPacketLength)
         {
             throw new InvalidDataException($"Invalid start-up packet length {length}.");
         }

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
@@ -22,9 +23,9 @@ internal sealed record BackendEndpoint(string Host, int Port, string User, strin
 }
 
 /// <summary>An open, authenticated backend session: its streams and the start-up messages to relay to the client.</summary>
-internal sealed class BackendSession(TcpClient client, Stream stream, MessageReader reader, MessageWriter writer) : IDisposable
+internal sealed class BackendSession(Socket socket, Stream stream, MessageReader reader, MessageWriter writer) : IDisposable
 {
-    public TcpClient Client { get; } = client;
+    public Socket Socket { get; } = socket;
 
     public Stream Stream { get; } = stream;
 
@@ -39,7 +40,7 @@ internal sealed class BackendSession(TcpClient client, Stream stream, MessageRea
     public void Dispose()
     {
         Stream.Dispose();
-        Client.Dispose();
+        Socket.Dispose();
     }
 }
 
@@ -50,19 +51,9 @@ internal static class BackendConnector
         BackendEndpoint endpoint, string role, IReadOnlyDictionary<string, string> clientParameters, TimeSpan maxTransactionAge,
         CancellationToken cancellationToken)
     {
-        var client = new TcpClient { NoDelay = true };
-        try
-        {
-            await client.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
-
-        var stream = client.GetStream();
-        var session = new BackendSession(client, stream, new MessageReader(stream), new MessageWriter(stream));
+        var socket = await OpenSocketAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        var stream = new NetworkStream(socket, ownsSocket: true);
+        var session = new BackendSession(socket, stream, new MessageReader(stream), new MessageWriter(stream));
         try
         {
             var startup = new PayloadBuilder().Int32(ProtocolCodes.ProtocolVersion3);
@@ -118,6 +109,34 @@ internal static class BackendConnector
         catch
         {
             session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Connects to the backend: its unix socket when the host is a directory (as in libpq and Npgsql), else TCP.</summary>
+    public static async Task<Socket> OpenSocketAsync(BackendEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        Socket socket;
+        EndPoint target;
+        if (endpoint.Host.StartsWith('/'))
+        {
+            socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            target = new UnixDomainSocketEndPoint(Path.Combine(endpoint.Host, ".s.PGSQL." + endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        else
+        {
+            socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            target = new DnsEndPoint(endpoint.Host, endpoint.Port);
+        }
+
+        try
+        {
+            await socket.ConnectAsync(target, cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
             throw;
         }
     }

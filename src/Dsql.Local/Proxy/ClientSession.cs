@@ -14,6 +14,9 @@ namespace Dsql.Local.Proxy;
 /// </summary>
 internal sealed class ClientSession : IAsyncDisposable
 {
+    /// <summary>PostgreSQL's limit for a password packet (<c>PG_MAX_AUTH_TOKEN_LENGTH</c>); a DSQL token is a few KB.</summary>
+    private const int MaxPasswordMessageLength = 65535;
+
     private readonly ServerContext _server;
     private readonly TcpClient _client;
     private readonly CancellationTokenSource _stop;
@@ -28,6 +31,8 @@ internal sealed class ClientSession : IAsyncDisposable
     private SessionPlanner? _planner;
     private byte[]? _heldCompletion;
     private volatile string? _closeReason;
+    private volatile bool _backendLost;
+    private bool _fatalRelayed;
     private int _disposed;
 
     public ClientSession(ServerContext server, TcpClient client, CancellationToken serverStopping)
@@ -59,6 +64,9 @@ internal sealed class ClientSession : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes the socket of a connection that has not logged in (the pending-connection limit evicts the oldest).</summary>
+    public void Abort() => _client.Dispose();
+
     /// <summary>Closes the connection the way DSQL does at its maximum age: a FATAL error, then the socket closes.</summary>
     public void Terminate(string reason)
     {
@@ -68,6 +76,20 @@ internal sealed class ClientSession : IAsyncDisposable
 
     private async Task RunCoreAsync(CancellationToken cancellationToken)
     {
+        // From accept to logged in, a connection has LoginTimeout: sockets that never log in do not stay forever.
+        using var login = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        login.CancelAfter(_server.LoginTimeout);
+        if (await LogInAsync(login.Token).ConfigureAwait(false) is not { } client)
+        {
+            return;
+        }
+
+        await RelayAsync(client.Reader, client.Writer, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>TLS, start-up packet, token check and backend session; the client's reader and writer once logged in.</summary>
+    private async Task<(MessageReader Reader, MessageWriter Writer)?> LogInAsync(CancellationToken cancellationToken)
+    {
         _client.NoDelay = true;
         Stream stream = _client.GetStream();
         var reader = new MessageReader(stream);
@@ -76,7 +98,7 @@ internal sealed class ClientSession : IAsyncDisposable
         {
             var packet = await reader.ReadStartupPacketAsync(cancellationToken).ConfigureAwait(false);
             var code = BinaryPrimitives.ReadInt32BigEndian(packet.Span);
-            if (code == ProtocolCodes.SslRequest)
+            if (code == ProtocolCodes.SslRequest && stream is not SslStream)
             {
                 if (_server.Certificate is null)
                 {
@@ -94,7 +116,7 @@ internal sealed class ClientSession : IAsyncDisposable
                 continue;
             }
 
-            if (code == ProtocolCodes.GssEncRequest)
+            if (code == ProtocolCodes.GssEncRequest && stream is not SslStream)
             {
                 await stream.WriteAsync("N"u8.ToArray(), cancellationToken).ConfigureAwait(false);
                 continue;
@@ -103,14 +125,14 @@ internal sealed class ClientSession : IAsyncDisposable
             if (code == ProtocolCodes.CancelRequest)
             {
                 await ForwardCancelAsync(packet.ToArray(), cancellationToken).ConfigureAwait(false);
-                return;
+                return null;
             }
 
             var writer0 = new MessageWriter(stream);
             if (code != ProtocolCodes.ProtocolVersion3)
             {
                 await FailAsync(writer0, "08P01", $"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}: Aurora DSQL speaks protocol 3.0", cancellationToken).ConfigureAwait(false);
-                return;
+                return null;
             }
 
             parameters = ParseStartupParameters(packet.Span[4..]);
@@ -121,7 +143,7 @@ internal sealed class ClientSession : IAsyncDisposable
         if (LoginRules.CheckStartup(parameters, _server.RequireTls, encrypted: stream is SslStream) is { } refused)
         {
             await FailAsync(writer, refused, cancellationToken).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         var user = parameters["user"];
@@ -131,11 +153,24 @@ internal sealed class ClientSession : IAsyncDisposable
         // DSQL asks for the IAM token as a clear-text password (always over TLS).
         writer.Write(ProtocolCodes.Authentication, b => b.Int32(3));
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-        var passwordMessage = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        // Before login a message may not claim more than PostgreSQL's own limit for a password packet.
+        reader.MaxMessageLength = MaxPasswordMessageLength;
+        PgMessage passwordMessage;
+        try
+        {
+            passwordMessage = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            await FailAsync(writer, "08P01", e.Message, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        reader.MaxMessageLength = MessageReader.DefaultMaxMessageLength;
         if (passwordMessage.Type != ProtocolCodes.Password)
         {
             await FailAsync(writer, "08P01", $"expected a password message, got message type '{(char)passwordMessage.Type}'", cancellationToken).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         var password = new PayloadReader(passwordMessage.Payload.Span).CString();
@@ -143,40 +178,52 @@ internal sealed class ClientSession : IAsyncDisposable
         {
             _server.Log?.Invoke($"refused login for role '{user}': {failure.Reason}");
             await FailAsync(writer, failure.SqlState, $"password authentication failed for user \"{user}\": {failure.Reason}", cancellationToken).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (LoginRules.CheckDatabase(database) is { } noDatabase)
         {
             await FailAsync(writer, noDatabase, cancellationToken).ConfigureAwait(false);
-            return;
+            return null;
+        }
+
+        if (StartupParameters.Filter(parameters, out var sessionParameters) is { } refusedParameter)
+        {
+            await FailAsync(writer, refusedParameter, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        // Counted before the backend session opens, so the limit also bounds backend connections; also what
+        // CloseAllConnections reaches.
+        if (!_server.TryRegister(this))
+        {
+            await FailAsync(writer, LoginRules.TooManyConnections(), cancellationToken).ConfigureAwait(false);
+            return null;
         }
 
         try
         {
             await _server.EnsureRoleAsync(user, cancellationToken).ConfigureAwait(false);
-            _backend = await BackendConnector.ConnectAsync(_server.Backend, user, parameters, _server.MaxTransactionAge, cancellationToken).ConfigureAwait(false);
+            _backend = await BackendConnector.ConnectAsync(_server.Backend, user, sessionParameters, _server.MaxTransactionAge, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or IOException or InvalidOperationException or global::Npgsql.NpgsqlException)
         {
             // The backend PostgreSQL is unreachable or refused us: tell the client why instead of dropping the socket.
             _server.Log?.Invoke($"backend connection for role '{user}' failed: {e.Message}");
             await FailAsync(writer, "08006", $"Dsql.Local could not reach its PostgreSQL backend: {e.Message}", cancellationToken).ConfigureAwait(false);
-            return;
+            return null;
         }
         if (_backend.Error is { } backendError)
         {
             backendError.Fields['S'] = backendError.Fields['V'] = "FATAL";
             writer.Write(ProtocolCodes.ErrorResponse, backendError.ToPayload());
             await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         _planner = new SessionPlanner(_server.Dialect, new RefusalRegistry(), _server.Conflicts, user, parameters.GetValueOrDefault("application_name"), _server.MaxTransactionAge);
         await PrepareBackendAsync(cancellationToken).ConfigureAwait(false);
 
-        // Registered before the client sees ReadyForQuery, so CloseAllConnections reaches every usable session.
-        _server.Register(this);
         writer.Write(ProtocolCodes.Authentication, b => b.Int32(0));
         foreach (var (type, payload) in _backend.StartupMessages)
         {
@@ -184,29 +231,38 @@ internal sealed class ClientSession : IAsyncDisposable
         }
 
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return (reader, writer);
+    }
+
+    /// <summary>The logged-in session: both pumps until either side ends, then the client learns why if it can.</summary>
+    private async Task RelayAsync(MessageReader reader, MessageWriter writer, CancellationToken cancellationToken)
+    {
         using var ageTimer = new Timer(
             _ => Terminate($"terminating connection: it reached Aurora DSQL's maximum connection age of {_server.MaxConnectionAge.TotalSeconds:0} seconds; open a new connection"),
             null, _server.MaxConnectionAge, Timeout.InfiniteTimeSpan);
 
+        var backend = _backend!;
         reader.BeforeBlockingRead = () => new ValueTask(FlushBackendAsync(cancellationToken));
-        _backend.Reader.BeforeBlockingRead = () => writer.FlushAsync(cancellationToken);
+        backend.Reader.BeforeBlockingRead = () => writer.FlushAsync(cancellationToken);
         var toBackend = PumpClientToBackendAsync(reader, cancellationToken);
         var toClient = PumpBackendToClientAsync(writer, cancellationToken);
         await Task.WhenAny(toBackend, toClient).ConfigureAwait(false);
-        if (_closeReason is { } reason)
+        if (FinalError(toBackend) is { } final)
         {
-            // Terminate closed the backend socket: once the backend pump has stopped writing, the client gets the reason.
+            // Stop the backend pump first (Terminate already has): the error must not interleave with what it writes.
+            backend.Dispose();
             try
             {
                 await toClient.ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or EndOfStreamException or ObjectDisposedException or OperationCanceledException or SocketException)
+            catch (Exception e) when (e is IOException or EndOfStreamException or ObjectDisposedException or OperationCanceledException or SocketException
+                                          or InvalidDataException)
             {
             }
 
             try
             {
-                await FailAsync(writer, "08006", reason, CancellationToken.None).ConfigureAwait(false);
+                await FailAsync(writer, final.SqlState, final.Message, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
             {
@@ -215,7 +271,7 @@ internal sealed class ClientSession : IAsyncDisposable
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
-        _backend.Dispose();
+        backend.Dispose();
         _client.Dispose();
         try
         {
@@ -224,6 +280,45 @@ internal sealed class ClientSession : IAsyncDisposable
         catch
         {
             // One side ending ends the other; its exception carries no news.
+        }
+    }
+
+    /// <summary>
+    /// Why the session ends, when the client should hear it as a FATAL error rather than a closed socket: the maximum
+    /// age or an administrator's close, a protocol violation by the client, or the backend session dying under it.
+    /// </summary>
+    private (string SqlState, string Message)? FinalError(Task toBackend)
+    {
+        if (_closeReason is { } reason)
+        {
+            return ("08006", reason);
+        }
+
+        if (toBackend is { IsFaulted: true, Exception.InnerException: InvalidDataException violation })
+        {
+            return ("08P01", violation.Message);
+        }
+
+        if (_backendLost && !_fatalRelayed && !toBackend.IsCompleted)
+        {
+            _server.Log?.Invoke($"the backend session of role '{User}' ended unexpectedly");
+            return ("08006", "terminating connection: the emulator's PostgreSQL backend ended this session unexpectedly (it was stopped, restarted or crashed); open a new connection");
+        }
+
+        return null;
+    }
+
+    /// <summary>Reads the next backend message, noting when the backend connection itself is what failed.</summary>
+    private async ValueTask<PgMessage> ReadBackendAsync(MessageReader reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or SocketException)
+        {
+            _backendLost = true;
+            throw;
         }
     }
 
@@ -455,7 +550,7 @@ internal sealed class ClientSession : IAsyncDisposable
         (StatementPlan Plan, Execution? Execution, bool Simple)? conflicted = null;
         while (true)
         {
-            var message = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var message = await ReadBackendAsync(reader, cancellationToken).ConfigureAwait(false);
             var cycle = FrontCycle();
             var current = cycle?.Current;
             var hidden = cycle?.Hidden == true || current?.Hidden == true;
@@ -506,6 +601,7 @@ internal sealed class ClientSession : IAsyncDisposable
                 {
                     _heldCompletion = null;
                     var error = PgError.Parse(message.Payload.Span);
+                    _fatalRelayed |= error.Fields.GetValueOrDefault('V') is "FATAL" or "PANIC";
                     var statement = hidden ? null : current;
                     var canProbe = cycle is not null && (cycle.Simple || cycle.CurrentExecution is not null);
                     if (planner.TranslateBackendError(error, statement, canProbe) is not { } translated)
@@ -715,12 +811,11 @@ internal sealed class ClientSession : IAsyncDisposable
 
     private async Task ForwardCancelAsync(byte[] packet, CancellationToken cancellationToken)
     {
-        using var backend = new TcpClient();
-        await backend.ConnectAsync(_server.Backend.Host, _server.Backend.Port, cancellationToken).ConfigureAwait(false);
+        using var socket = await BackendConnector.OpenSocketAsync(_server.Backend, cancellationToken).ConfigureAwait(false);
         var framed = new byte[packet.Length + 4];
         BinaryPrimitives.WriteInt32BigEndian(framed, framed.Length);
         packet.CopyTo(framed, 4);
-        var stream = backend.GetStream();
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
         await stream.WriteAsync(framed, cancellationToken).ConfigureAwait(false);
         // The backend closes the connection once it has handled the request.
         await stream.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false);

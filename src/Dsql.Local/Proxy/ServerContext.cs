@@ -28,7 +28,11 @@ internal abstract class ServerContext
 
     public abstract Task EnsureRoleAsync(string role, CancellationToken cancellationToken);
 
-    public abstract void Register(ClientSession session);
+    /// <summary>How long a connection may take to log in.</summary>
+    public abstract TimeSpan LoginTimeout { get; }
+
+    /// <summary>Counts a logged-in session; false when the connection limit is reached (the client gets 53300).</summary>
+    public abstract bool TryRegister(ClientSession session);
 
     public abstract void Unregister(ClientSession session);
 }

@@ -18,8 +18,7 @@ internal sealed class DsqlDialect
 
     private static readonly HashSet<string> AllowedSettings = new(StringComparer.Ordinal)
     {
-        "application_name", "client_encoding", "datestyle", "extra_float_digits", "intervalstyle", "timezone", "search_path", "role",
-        "names", "time",
+        "application_name", "client_encoding", "datestyle", "extra_float_digits", "intervalstyle", "timezone", "search_path",
     };
 
     private static readonly HashSet<string> UnsupportedRuntimeTypes = new(StringComparer.Ordinal)
@@ -31,6 +30,13 @@ internal sealed class DsqlDialect
     {
         "to_tsvector", "to_tsquery", "websearch_to_tsquery", "plainto_tsquery", "phraseto_tsquery", "ts_headline",
     };
+
+    /// <summary>
+    /// Whether DSQL lets a session set <paramref name="loweredName"/> (its documented session parameters, planner
+    /// <c>enable_*</c> switches included); <c>role</c> is handled apart, as it changes the session's identity.
+    /// </summary>
+    public static bool IsSessionParameter(string loweredName)
+        => AllowedSettings.Contains(loweredName) || loweredName.StartsWith("enable_", StringComparison.Ordinal);
 
     /// <summary>Analyzes one statement.</summary>
     public StatementAnalysis Analyze(SqlStatement statement)
@@ -211,7 +217,7 @@ internal sealed class DsqlDialect
             return new StatementAnalysis(StatementKind.Other, statement.Text) { ChangesRole = true, RoleTarget = value < t.Count ? t[value].Value : "" };
         }
 
-        if (AllowedSettings.Contains(lowered) || lowered.StartsWith("enable_", StringComparison.Ordinal))
+        if (IsSessionParameter(lowered) || lowered is "names" or "time")
         {
             return new StatementAnalysis(StatementKind.Other, statement.Text);
         }

@@ -30,6 +30,9 @@ internal static class LoginRules
             ? null
             : Fatal("3D000", $"database \"{database}\" does not exist: Aurora DSQL has only the database \"postgres\"");
 
+    /// <summary>DSQL's answer to a login over its connection limit.</summary>
+    public static PgError TooManyConnections() => Fatal("53300", "Unable to accept connection, too many open connections.");
+
     /// <summary>The value DSQL reports for a <c>ParameterStatus</c> the backend sends, or null to relay the backend's.</summary>
     public static string? ReportedParameter(string name) => name == "server_version" ? ServerVersion : null;
 

@@ -4,8 +4,8 @@ using Npgsql;
 namespace EFCore.Dsql.FunctionalTests.Npgsql;
 
 /// <summary>
-/// A PostgreSQL that, unlike the shared trust-auth server, checks passwords (SCRAM) for every role except the superuser
-/// <c>postgres</c>: a stand-in for DSQL's token check. Roles are created with a token as their password.
+/// A PostgreSQL on loopback TCP that checks passwords (SCRAM) for every role except the superuser <c>postgres</c> on the
+/// private socket: a stand-in for DSQL's token check. Roles are created with a token as their password.
 /// </summary>
 public sealed class PasswordAuthPostgresFixture : IAsyncLifetime
 {
@@ -15,17 +15,17 @@ public sealed class PasswordAuthPostgresFixture : IAsyncLifetime
     /// <summary>The running server.</summary>
     public PostgresInstance Instance => _instance ?? throw new InvalidOperationException("The fixture has not started.");
 
-    /// <summary>A trust-authenticated superuser data source, for setting up roles and observing sessions.</summary>
+    /// <summary>A superuser data source over the private unix socket, for setting up roles and observing sessions.</summary>
     public NpgsqlDataSource Superuser => _superuser ?? throw new InvalidOperationException("The fixture has not started.");
 
     /// <inheritdoc />
     public async Task InitializeAsync()
     {
-        _instance = await PostgresInstance.StartAsync();
-        // pg_hba.conf is read top-down: keep the superuser on trust, require SCRAM passwords from every other role.
+        // The tests sign tokens for 127.0.0.1, so this server also listens on loopback TCP (where every login needs a password).
+        _instance = await PostgresInstance.StartAsync(new PostgresSettings { ListenOnTcp = true });
+        // pg_hba.conf is read top-down: keep the superuser on trust over the private socket, require SCRAM passwords elsewhere.
         var hba = Path.Combine(_instance.DataDirectory, "pg_hba.conf");
         var rules = string.Join('\n',
-            "host all postgres 127.0.0.1/32 trust",
             "local all postgres trust",
             "host all all 127.0.0.1/32 scram-sha-256",
             "local all all scram-sha-256",

@@ -39,6 +39,62 @@ public sealed class DsqlTokenVerifierTests
     }
 
     [Fact]
+    public void Token_is_refused_one_second_after_it_expires_and_accepted_one_second_before()
+    {
+        var (verifier, user, token, signedAt, expiresIn) = FirstVector();
+        Assert.Null(verifier(signedAt.AddSeconds(expiresIn - 1)).Verify(user, token));
+        Assert.Contains("expired", verifier(signedAt.AddSeconds(expiresIn + 1)).Verify(user, token)?.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Token_dated_slightly_in_the_future_is_accepted_within_the_documented_skew_only()
+    {
+        var (verifier, user, token, signedAt, _) = FirstVector();
+        Assert.Null(verifier(signedAt - DsqlTokenVerifier.FutureClockSkew + TimeSpan.FromSeconds(1)).Verify(user, token));
+        Assert.Contains(
+            "in the future",
+            verifier(signedAt - DsqlTokenVerifier.FutureClockSkew - TimeSpan.FromSeconds(1)).Verify(user, token)?.Reason,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unknown_access_key_gets_the_same_answer_as_a_wrong_secret()
+    {
+        var (_, user, token, signedAt, _) = FirstVector();
+        var vector = Vector(0);
+        var clock = new FixedClock(signedAt.AddSeconds(1));
+        var wrongSecret = new DsqlTokenVerifier([new DsqlLocalCredential(vector.AccessKeyId, "wrong")], vector.Region, [vector.Host], clock);
+        var otherKey = new DsqlTokenVerifier([new DsqlLocalCredential("AKIAOTHERKEY00000000", vector.Secret)], vector.Region, [vector.Host], clock);
+
+        var unknown = otherKey.Verify(user, token);
+        Assert.NotNull(unknown);
+        Assert.Equal(wrongSecret.Verify(user, token), unknown);
+        Assert.DoesNotContain(vector.AccessKeyId, unknown.Reason, StringComparison.Ordinal);
+    }
+
+    private static (string AccessKeyId, string Secret, string Region, string Host) Vector(int index)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(RepositoryFiles.TestData("vectors", "dsql-auth-tokens.json")));
+        var vector = document.RootElement.GetProperty("vectors")[index];
+        string Get(string name) => vector.GetProperty(name).GetString()!;
+        return (Get("accessKeyId"), Get("secretAccessKey"), Get("region"), Get("hostname"));
+    }
+
+    private static (Func<DateTimeOffset, DsqlTokenVerifier> Verifier, string User, string Token, DateTimeOffset SignedAt, int ExpiresIn) FirstVector()
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(RepositoryFiles.TestData("vectors", "dsql-auth-tokens.json")));
+        var vector = document.RootElement.GetProperty("vectors")[0];
+        string Get(string name) => vector.GetProperty(name).GetString()!;
+        var (accessKeyId, secret, region, host) = Vector(0);
+        var expiresIn = vector.GetProperty("expiresInSeconds").GetInt32();
+        return (now => new DsqlTokenVerifier([new DsqlLocalCredential(accessKeyId, secret)], region, [host], new FixedClock(now)),
+            Get("action") == "DbConnectAdmin" ? "admin" : "app",
+            Get("token"),
+            DateTimeOffset.Parse(Get("signingTimeUtc"), CultureInfo.InvariantCulture),
+            expiresIn);
+    }
+
+    [Fact]
     public void Failure_reasons_never_contain_the_signature()
     {
         var verifier = new DsqlTokenVerifier([DsqlLocalCredential.Default], "us-east-1", ["localhost"]);

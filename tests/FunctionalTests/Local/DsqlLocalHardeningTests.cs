@@ -1,0 +1,294 @@
+using System.Buffers.Binary;
+using System.Net.Security;
+using System.Net.Sockets;
+using Dsql.Local;
+using EFCore.Dsql.FunctionalTests.Infrastructure;
+using Dsql.Local.Backend;
+using Dsql.Local.Protocol;
+using Npgsql;
+
+namespace EFCore.Dsql.FunctionalTests.Local;
+
+/// <summary>The emulator as an attacker or an unlucky operator meets it: isolation, resource limits and protocol errors.</summary>
+public sealed class DsqlLocalHardeningTests
+{
+    [Fact]
+    public async Task Backend_listens_only_on_a_private_unix_socket()
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
+        var backend = new NpgsqlConnectionStringBuilder(server.BackendConnectionString);
+        Assert.StartsWith("/", backend.Host, StringComparison.Ordinal);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(backend.Host!));
+        }
+
+        await using var connection = new NpgsqlConnection(server.BackendConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SHOW listen_addresses", connection);
+        Assert.Equal("", await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Backend_tcp_listener_when_asked_for_refuses_logins_without_the_generated_password()
+    {
+        await using var postgres = await PostgresInstance.StartAsync(new PostgresSettings { ListenOnTcp = true });
+        var withoutPassword = new NpgsqlConnectionStringBuilder(postgres.TcpConnectionString) { Password = "guess", Pooling = false };
+        await using (var intruder = new NpgsqlConnection(withoutPassword.ConnectionString))
+        {
+            var error = await Assert.ThrowsAsync<PostgresException>(() => intruder.OpenAsync());
+            Assert.Equal("28P01", error.SqlState);
+        }
+
+        await using var owner = new NpgsqlConnection(postgres.TcpConnectionString + ";Pooling=false");
+        await owner.OpenAsync();
+        Assert.Equal(System.Data.ConnectionState.Open, owner.State);
+    }
+
+    [Theory]
+    [InlineData("-c session_replication_role=replica", "session_replication_role")]
+    [InlineData("-c statement_timeout=0", "statement_timeout")]
+    [InlineData("--role=postgres", "role")]
+    [InlineData("-c log_statement=none", "log_statement")]
+    public async Task Startup_option_outside_dsqls_session_parameters_is_refused(string options, string parameter)
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
+        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false, Options = options };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        var error = await Assert.ThrowsAsync<PostgresException>(() => connection.OpenAsync());
+        Assert.Equal("0A000", error.SqlState);
+        Assert.Equal($"setting configuration parameter \"{parameter}\" not supported", error.MessageText);
+    }
+
+    [Fact]
+    public async Task Startup_option_among_dsqls_session_parameters_is_applied()
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
+        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false, Options = "-c extra_float_digits=1 --enable-seqscan=off" };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT current_setting('extra_float_digits') || ' ' || current_setting('enable_seqscan')", connection);
+        Assert.Equal("1 off", await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task User_name_with_a_newline_cannot_forge_a_log_line()
+    {
+        var log = new CapturedLog();
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { LoggerFactory = log.Factory });
+        const string forged = "evil\nDsql.Local listening on 127.0.0.1:1 (forged)";
+        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false, Username = forged, Password = "not-a-token" };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await Assert.ThrowsAsync<PostgresException>(() => connection.OpenAsync());
+
+        Assert.Contains(log.Lines, l => l.Contains("evil\\nDsql.Local listening", StringComparison.Ordinal));
+        Assert.All(log.Lines, l => Assert.DoesNotContain('\n', l));
+        Assert.Single(log.Lines, l => l.Contains("listening on", StringComparison.Ordinal) && !l.Contains("evil", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Password_message_claiming_a_gigabyte_is_refused_before_login_without_allocating_it()
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { NoTls = true });
+        await using var client = await RawClient.ConnectAsync(server.Port);
+        await client.SendStartupAsync("admin");
+        Assert.Equal((byte)'R', (await client.ReadAsync()).Type);
+
+        // A password message header claiming 1 GiB, and no body: PostgreSQL caps password packets at 65535 bytes.
+        var header = new byte[5];
+        header[0] = (byte)'p';
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(1), 1 << 30);
+        await client.Stream.WriteAsync(header);
+
+        var error = await client.ReadErrorAsync();
+        Assert.Equal("FATAL", error.Fields['S']);
+        Assert.Equal("08P01", error.SqlState);
+        Assert.Contains("invalid message length", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Connection_that_never_logs_in_is_closed_after_the_login_timeout()
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { LoginTimeout = TimeSpan.FromMilliseconds(300) });
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync("127.0.0.1", server.Port);
+
+        // Sends nothing: the emulator closes the socket (the read returns 0) instead of holding it forever.
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        Assert.Equal(0, await socket.ReceiveAsync(new byte[16], SocketFlags.None, guard.Token));
+    }
+
+    [Fact]
+    public async Task Idle_sockets_over_the_pending_limit_do_not_keep_a_good_client_out()
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { MaxPendingConnections = 4 });
+        var idle = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+                await socket.ConnectAsync("127.0.0.1", server.Port);
+                idle.Add(socket);
+            }
+
+            var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
+            await using var connection = new NpgsqlConnection(builder.ConnectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT 1", connection);
+            Assert.Equal(1, await command.ExecuteScalarAsync());
+            Assert.InRange(server.PendingConnectionCount, 0, 4);
+        }
+        finally
+        {
+            idle.ForEach(s => s.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task Login_over_the_connection_limit_gets_dsqls_too_many_connections_error()
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { MaxConnections = 2 });
+        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
+        await using var first = new NpgsqlConnection(builder.ConnectionString);
+        await using var second = new NpgsqlConnection(builder.ConnectionString);
+        await first.OpenAsync();
+        await second.OpenAsync();
+
+        await using var third = new NpgsqlConnection(builder.ConnectionString);
+        var error = await Assert.ThrowsAsync<PostgresException>(() => third.OpenAsync());
+        Assert.Equal("53300", error.SqlState);
+        Assert.Equal("Unable to accept connection, too many open connections.", error.MessageText);
+
+        await first.CloseAsync();
+        await using var fourth = new NpgsqlConnection(builder.ConnectionString);
+        await OpenWhenFreedAsync(fourth);
+        Assert.Equal(System.Data.ConnectionState.Open, fourth.State);
+    }
+
+    [Fact]
+    public async Task Tls_request_inside_tls_is_answered_as_an_unsupported_protocol()
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
+        await using var client = await RawClient.ConnectAsync(server.Port);
+        await client.SendSslRequestAsync();
+        Assert.Equal('S', (char)client.Stream.ReadByte());
+        var tls = new SslStream(client.Stream, leaveInnerStreamOpen: true, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync("localhost");
+        var inner = new RawClient(tls);
+        await inner.SendSslRequestAsync();
+
+        var error = await inner.ReadErrorAsync();
+        Assert.Equal("FATAL", error.Fields['S']);
+        Assert.Equal("08P01", error.SqlState);
+        Assert.StartsWith("unsupported frontend protocol 1234.5679", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Malformed_message_after_login_ends_the_session_with_a_protocol_violation_error()
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { NoTls = true });
+        await using var client = await RawClient.ConnectAsync(server.Port);
+        await client.SendStartupAsync("admin");
+        Assert.Equal((byte)'R', (await client.ReadAsync()).Type);
+        client.Writer.Write((byte)'p', b => b.CString(server.GenerateAuthToken()));
+        await client.Writer.FlushAsync();
+        while ((await client.ReadAsync()).Type != (byte)'Z')
+        {
+        }
+
+        // A Query whose length field claims less than its own four bytes.
+        await client.Stream.WriteAsync(new byte[] { (byte)'Q', 0, 0, 0, 2 });
+
+        var error = await client.ReadErrorAsync();
+        Assert.Equal("FATAL", error.Fields['S']);
+        Assert.Equal("08P01", error.SqlState);
+        Assert.Contains("invalid message length", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Durable_option_turns_fsync_and_synchronous_commit_on_and_the_default_leaves_them_off()
+    {
+        await using var fast = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
+        await using var durable = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { Durable = true });
+        Assert.Equal("off off", await BackendScalarAsync(fast, "SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit')"));
+        Assert.Equal("on on", await BackendScalarAsync(durable, "SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit')"));
+        Assert.Equal("410", await BackendScalarAsync(fast, "SHOW max_connections"));
+    }
+
+    private static async Task<object?> BackendScalarAsync(DsqlLocalServer server, string sql)
+    {
+        await using var connection = new NpgsqlConnection(server.BackendConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
+
+    private static async Task OpenWhenFreedAsync(NpgsqlConnection connection)
+    {
+        // The first session's slot is released when the emulator has seen its Terminate: retry until then.
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await connection.OpenAsync();
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState == "53300" && attempt < 200)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    /// <summary>A client speaking the raw protocol, for what Npgsql would never send.</summary>
+    internal sealed class RawClient(Stream stream) : IAsyncDisposable
+    {
+        public Stream Stream { get; } = stream;
+
+        public MessageReader Reader { get; } = new(stream);
+
+        public MessageWriter Writer { get; } = new(stream);
+
+        public static async Task<RawClient> ConnectAsync(int port)
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            await socket.ConnectAsync("127.0.0.1", port);
+            return new RawClient(new NetworkStream(socket, ownsSocket: true));
+        }
+
+        public async Task SendStartupAsync(string user)
+        {
+            var packet = new PayloadBuilder().Int32(196608).CString("user").CString(user).CString("database").CString("postgres").Byte(0).ToArray();
+            var framed = new byte[packet.Length + 4];
+            BinaryPrimitives.WriteInt32BigEndian(framed, framed.Length);
+            packet.CopyTo(framed, 4);
+            await Stream.WriteAsync(framed);
+        }
+
+        public async Task SendSslRequestAsync()
+        {
+            var request = new byte[8];
+            BinaryPrimitives.WriteInt32BigEndian(request, 8);
+            BinaryPrimitives.WriteInt32BigEndian(request.AsSpan(4), 80877103);
+            await Stream.WriteAsync(request);
+            await Stream.FlushAsync();
+        }
+
+        public async Task<(byte Type, byte[] Payload)> ReadAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var message = await Reader.ReadAsync(timeout.Token);
+            return (message.Type, message.Payload.ToArray());
+        }
+
+        public async Task<PgError> ReadErrorAsync()
+        {
+            var (type, payload) = await ReadAsync();
+            Assert.Equal('E', (char)type);
+            return PgError.Parse(payload);
+        }
+
+        public ValueTask DisposeAsync() => Stream.DisposeAsync();
+    }
+}
