@@ -155,7 +155,7 @@ public sealed class DsqlLocalLifecycleTests
         }
     }
 
-    private static bool IsRunning(int pid)
+    internal static bool IsRunning(int pid)
     {
         try
         {
@@ -168,7 +168,7 @@ public sealed class DsqlLocalLifecycleTests
         }
     }
 
-    private static string EmulatorDll()
+    internal static string EmulatorDll()
     {
         // The test runs from tests/FunctionalTests/bin/<Configuration>/<tfm>/; the dsql-local command builds beside it.
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
@@ -179,5 +179,5 @@ public sealed class DsqlLocalLifecycleTests
     }
 
     [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
+    internal static extern int kill(int pid, int signal);
 }
