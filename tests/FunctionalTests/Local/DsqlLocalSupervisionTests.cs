@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Dsql.Local;
+using EFCore.Dsql.FunctionalTests.Infrastructure;
 using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Local;
@@ -30,8 +30,8 @@ public sealed class DsqlLocalSupervisionTests
     [Fact]
     public async Task Killed_backend_postgres_is_restarted_and_its_open_session_gets_a_fatal_error()
     {
-        var lines = new ConcurrentQueue<string>();
-        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { Log = lines.Enqueue });
+        var log = new CapturedLog();
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { LoggerFactory = log.Factory });
         var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
         await using var open = new NpgsqlConnection(builder.ConnectionString);
         await open.OpenAsync();
@@ -78,14 +78,14 @@ public sealed class DsqlLocalSupervisionTests
 
         await using var check = new NpgsqlCommand("SELECT 1", fresh);
         Assert.Equal(1, await check.ExecuteScalarAsync());
-        Assert.Contains(lines, l => l.Contains("backend PostgreSQL has stopped unexpectedly", StringComparison.Ordinal));
+        Assert.Contains(log.Lines, l => l.Contains("backend PostgreSQL has stopped unexpectedly", StringComparison.Ordinal));
         // Logged once the restart has finished, which may be just after the first client got in.
-        for (var i = 0; i < 600 && !lines.Any(l => l.Contains("backend PostgreSQL has been restarted", StringComparison.Ordinal)); i++)
+        for (var i = 0; i < 600 && !log.Lines.Any(l => l.Contains("backend PostgreSQL has been restarted", StringComparison.Ordinal)); i++)
         {
             await Task.Delay(100);
         }
 
-        Assert.Contains(lines, l => l.Contains("backend PostgreSQL has been restarted", StringComparison.Ordinal));
+        Assert.Contains(log.Lines, l => l.Contains("backend PostgreSQL has been restarted", StringComparison.Ordinal));
         Assert.NotEqual(postmaster, await PostmasterPidAsync(server));
     }
 
