@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs every package under src/ (Dsql.Npgsql, EFCore.Dsql, EFCore.Dsql.Design, Dsql.Local) deterministically, with
+# Packs every package under src/ (Dsql.Npgsql, EFCore.Dsql, EFCore.Dsql.Design, Dsql.Local, the Dsql.Local.Tool .NET tool) deterministically, with
 # SourceLink (ContinuousIntegrationBuild=true: embedded source paths are mapped, no machine paths in the binaries).
 # Usage: bash scripts/pack.sh [output-dir] [extra dotnet pack arguments, e.g. --version-suffix ci.42 or --no-build]
 # Default output: artifacts/packages. Prints the packages written.
