@@ -36,6 +36,9 @@ internal sealed class CommandLine
     private readonly Option<int> _maxConnectionAge;
     private readonly Option<int> _maxTransactionAge;
     private readonly Option<int> _indexBuildDelay;
+    private readonly Option<int> _maxConnections;
+    private readonly Option<int> _loginTimeout;
+    private readonly Option<bool> _durable;
     private readonly Option<bool> _quiet;
 
     /// <summary>Defines the options; <paramref name="environment"/> reads environment variables (the process's by default).</summary>
@@ -80,12 +83,21 @@ internal sealed class CommandLine
         _indexBuildDelay = Define(
             "--index-build-delay", "DSQL_LOCAL_INDEX_BUILD_DELAY", "seconds before an asynchronous index build completes on its own",
             2, (value, name) => ParseInt(name, value, 0, 86400));
+        _maxConnections = Define(
+            "--max-connections", "DSQL_LOCAL_MAX_CONNECTIONS", "logged-in connections served at once; one more gets DSQL's too-many-connections answer",
+            400, (value, name) => ParseInt(name, value, 1, 100_000));
+        _loginTimeout = Define(
+            "--login-timeout", "DSQL_LOCAL_LOGIN_TIMEOUT", "seconds a connection may take to log in before it is closed",
+            30, (value, name) => ParseInt(name, value, 1, 3600));
+        _durable = DefineFlag(
+            "--durable", "DSQL_LOCAL_DURABLE",
+            "run the PostgreSQL it starts with fsync, synchronous_commit and full_page_writes on, so acknowledged commits survive crashes (slower)");
         _quiet = DefineFlag("--quiet", "DSQL_LOCAL_QUIET", "no log lines on standard error");
 
         Root = new RootCommand("Runs Dsql.Local, a local Amazon Aurora DSQL emulator: a PostgreSQL wire-protocol proxy with IAM token checks in front of a real PostgreSQL, until Ctrl+C or SIGTERM.")
         {
             _port, _listen, _dataDirectory, _backend, _region, _endpoint, _credentials, _credentialsFile, _noAuth, _noTls, _tlsCertificate, _tlsKey,
-            _maxConnectionAge, _maxTransactionAge, _indexBuildDelay, _quiet,
+            _maxConnectionAge, _maxTransactionAge, _indexBuildDelay, _maxConnections, _loginTimeout, _durable, _quiet,
         };
         Root.Validators.Add(result =>
         {
@@ -129,6 +141,9 @@ internal sealed class CommandLine
             MaxConnectionAge = TimeSpan.FromSeconds(result.GetValue(_maxConnectionAge)),
             MaxTransactionAge = TimeSpan.FromSeconds(result.GetValue(_maxTransactionAge)),
             IndexBuildDelay = TimeSpan.FromSeconds(result.GetValue(_indexBuildDelay)),
+            MaxConnections = result.GetValue(_maxConnections),
+            LoginTimeout = TimeSpan.FromSeconds(result.GetValue(_loginTimeout)),
+            Durable = result.GetValue(_durable),
         };
         foreach (var credential in (result.GetValue(_credentials) ?? []).Concat(result.GetValue(_credentialsFile) ?? []))
         {

@@ -18,6 +18,8 @@ public sealed class CommandLineTests
         Assert.Equal(TimeSpan.FromSeconds(300), options.MaxTransactionAge);
         Assert.Empty(options.Credentials);
         Assert.Null(options.Certificate);
+        Assert.Equal(400, options.MaxConnections);
+        Assert.False(options.Durable);
         Assert.False(quiet);
     }
 
@@ -28,7 +30,7 @@ public sealed class CommandLineTests
         [
             "--port", "0", "--listen", "0.0.0.0", "--data-dir", "/tmp/x", "--backend", "Host=h", "--region", "eu-west-1", "--endpoint", "c.dsql.eu-west-1.on.aws",
             "--credentials", "AKID1:s:e:c", "--credentials", "AKID2:t", "--no-auth", "--no-tls", "--max-connection-age", "30", "--max-transaction-age", "7",
-            "--index-build-delay", "0", "--quiet",
+            "--index-build-delay", "0", "--max-connections", "25", "--login-timeout", "5", "--durable", "--quiet",
         ], NoEnvironment);
         Assert.Equal(0, options.Port);
         Assert.Equal(IPAddress.Any, options.ListenAddress);
@@ -43,6 +45,9 @@ public sealed class CommandLineTests
         Assert.Equal(TimeSpan.FromSeconds(30), options.MaxConnectionAge);
         Assert.Equal(TimeSpan.FromSeconds(7), options.MaxTransactionAge);
         Assert.Equal(TimeSpan.Zero, options.IndexBuildDelay);
+        Assert.Equal(25, options.MaxConnections);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.LoginTimeout);
+        Assert.True(options.Durable);
         Assert.True(quiet);
     }
 
