@@ -41,6 +41,16 @@ public sealed class ExampleTarget : IAsyncDisposable
         var local = DsqlConnectionOptions
             .Parse($"postgresql://admin@{emulator.Endpoint}:{emulator.Port}/postgres?sslmode={(emulator.TlsEnabled ? "require" : "disable")}", emulator.Region)
             .WithCredentials(new BasicAWSCredentials(emulator.Credential.AccessKeyId, emulator.Credential.SecretAccessKey));
+        if (!string.IsNullOrWhiteSpace(user) && user != "admin")
+        {
+            // As on DSQL, admin creates the role and maps it to the IAM identity that connects (the emulator's key stands for one).
+            await using var admin = DsqlDataSource.Create(local);
+            await using var create = admin.CreateCommand($"CREATE ROLE \"{user}\" WITH LOGIN");
+            await create.ExecuteNonQueryAsync();
+            await using var grant = admin.CreateCommand($"AWS IAM GRANT \"{user}\" TO '{emulator.Credential.EffectiveIamArn}'");
+            await grant.ExecuteNonQueryAsync();
+        }
+
         return new ExampleTarget(string.IsNullOrWhiteSpace(user) ? local : local.WithUsername(user), emulator);
     }
 

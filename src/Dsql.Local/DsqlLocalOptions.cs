@@ -40,6 +40,13 @@ public sealed class DsqlLocalOptions
     /// <summary>Accept any password (skip token verification).</summary>
     public bool NoAuth { get; set; }
 
+    /// <summary>
+    /// The old permissive login: any role name logs in, and a missing role is created (with <c>LOGIN</c>) on the fly, with no
+    /// IAM mapping needed. Off by default: as on DSQL, a role other than <c>admin</c> must have been created by admin
+    /// (<c>CREATE ROLE … WITH LOGIN</c>) and mapped to the connecting key's IAM identity (<c>AWS IAM GRANT role TO 'arn'</c>).
+    /// </summary>
+    public bool CreateRolesOnLogin { get; set; }
+
     /// <summary>Decline TLS (answer <c>N</c> to <c>SSLRequest</c>).</summary>
     public bool NoTls { get; set; }
 

@@ -37,7 +37,8 @@ public sealed class DsqlLocalServer : IAsyncDisposable
     private readonly Lock _admission = new();
     private readonly PostgresInstance? _supervisedBackend;
     private long _accepted;
-    private readonly ConcurrentDictionary<string, byte> _knownRoles = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _loginReady = new(StringComparer.Ordinal);
+    private readonly string? _loginSecret;
     private readonly NpgsqlDataSource _backendAdmin;
     private readonly Action<string>? _log;
     private readonly string? _ownedTlsDirectory;
@@ -60,6 +61,8 @@ public sealed class DsqlLocalServer : IAsyncDisposable
         var logger = options.LoggerFactory?.CreateLogger("Dsql.Local");
         _log = logger is null ? null : line => logger.Log(LogLevel.Information, default, line, null, static (text, _) => text);
         _context = new Context(this, tls.Certificate, BackendEndpoint.FromConnectionString(backendConnectionString));
+        // Client roles log in to a backend that asks for passwords with a secret of this run (trust needs none).
+        _loginSecret = _context.Backend.Password is null ? null : Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
     }
 
     /// <summary>
@@ -95,7 +98,11 @@ public sealed class DsqlLocalServer : IAsyncDisposable
     /// <summary>Whether the emulator offers TLS (and therefore requires it, as DSQL does).</summary>
     public bool TlsEnabled => _context.Certificate is not null;
 
-    /// <summary>An Npgsql connection string straight to the backend PostgreSQL (superuser, no emulation): for test set-up and inspection.</summary>
+    /// <summary>
+    /// An Npgsql connection string straight to the backend PostgreSQL (its superuser, no emulation): for test set-up and
+    /// inspection. Objects created through it belong to that superuser, not to <c>admin</c>: run <c>SET ROLE admin</c> first
+    /// to create objects that DSQL's <c>admin</c> may then use.
+    /// </summary>
     public string BackendConnectionString { get; }
 
     /// <summary>How many client connections are open.</summary>
@@ -284,7 +291,8 @@ public sealed class DsqlLocalServer : IAsyncDisposable
     {
         await using var connection = new NpgsqlConnection(backendConnectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(BackendSchema.Sql, connection);
+        var refused = string.Join(',', BackendSchema.RefusedFunctions);
+        await using var command = new NpgsqlCommand($"SET dsql_local.refused_functions = '{refused}';\n{BackendSchema.Sql}", connection);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -434,25 +442,73 @@ public sealed class DsqlLocalServer : IAsyncDisposable
         }
     }
 
-    private async Task EnsureRoleAsync(string role, CancellationToken cancellationToken)
+    /// <summary>
+    /// DSQL's login rule: <c>admin</c> always (its token was checked for <c>DbConnectAdmin</c>); any other role must exist, be
+    /// allowed to log in, be an ordinary role (never a superuser or a predefined role), and be mapped to the IAM identity of
+    /// the key that signed the token (<c>AWS IAM GRANT</c>). <see cref="DsqlLocalOptions.CreateRolesOnLogin"/> restores the
+    /// old permissive login; without token verification there is no identity to map, so only the role itself is checked.
+    /// </summary>
+    private async Task<LoginDecision> AuthorizeLoginAsync(string role, string? accessKeyId, CancellationToken cancellationToken)
     {
-        if (_knownRoles.ContainsKey(role))
+        var endpoint = _context.Backend with { User = role, Password = _loginSecret };
+        if (role != "admin")
         {
-            return;
+            if (_options.CreateRolesOnLogin && !_loginReady.ContainsKey(role))
+            {
+                await using var create = _backendAdmin.CreateCommand(
+                    $"DO $r$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {Quote(role, '\'')}) THEN CREATE ROLE {Quote(role, '"')} LOGIN; END IF; END $r$");
+                try
+                {
+                    await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (PostgresException e) when (e.SqlState == "23505")
+                {
+                    // Created concurrently by another session's login.
+                }
+            }
+
+            var arn = accessKeyId is null ? null : _options.EffectiveCredentials.LastOrDefault(c => c.AccessKeyId == accessKeyId)?.EffectiveIamArn;
+            await using var check = _backendAdmin.CreateCommand("""
+                SELECT dsql_local.is_client_role(r.rolname), r.rolcanlogin,
+                       EXISTS (SELECT FROM dsql_local.iam_role_mappings m WHERE m.pg_role_oid = r.oid AND m.arn = $2)
+                FROM pg_roles r WHERE r.rolname = $1
+                """);
+            check.Parameters.Add(new NpgsqlParameter { Value = role });
+            check.Parameters.Add(new NpgsqlParameter { Value = (object?)arn ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            await using var reader = await check.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return LoginDecision.Refuse(
+                    $"role \"{role}\" does not exist; as admin, run CREATE ROLE {role} WITH LOGIN and AWS IAM GRANT {role} TO '{arn ?? "<IAM ARN>"}'");
+            }
+
+            if (!reader.GetBoolean(0))
+            {
+                return LoginDecision.Refuse($"role \"{role}\" cannot log in with IAM authentication");
+            }
+
+            if (!reader.GetBoolean(1))
+            {
+                return LoginDecision.Refuse($"role \"{role}\" is not permitted to log in; create it WITH LOGIN");
+            }
+
+            if (arn is not null && !_options.CreateRolesOnLogin && !reader.GetBoolean(2))
+            {
+                return LoginDecision.Refuse(
+                    $"the IAM identity {arn} is not mapped to role \"{role}\"; as admin, run AWS IAM GRANT {role} TO '{arn}' " +
+                    "(or start the emulator with --create-roles-on-login for the old permissive login)");
+            }
         }
 
-        await using var command = _backendAdmin.CreateCommand(
-            $"DO $r$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {Quote(role, '\'')}) THEN CREATE ROLE {Quote(role, '"')}; END IF; END $r$");
-        try
+        if (_loginSecret is not null && !_loginReady.ContainsKey(role))
         {
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (PostgresException e) when (e.SqlState == "23505")
-        {
-            // Created concurrently by another session's login.
+            // The backend asks for passwords: the role logs in with this run's secret, which only the emulator knows.
+            await using var password = _backendAdmin.CreateCommand($"ALTER ROLE {Quote(role, '"')} PASSWORD {Quote(_loginSecret, '\'')}");
+            await password.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        _knownRoles.TryAdd(role, 0);
+        _loginReady.TryAdd(role, 0);
+        return LoginDecision.Allow(endpoint);
     }
 
     private static string Quote(string value, char quote) => quote + value.Replace(quote.ToString(), new string(quote, 2), StringComparison.Ordinal) + quote;
@@ -481,7 +537,8 @@ public sealed class DsqlLocalServer : IAsyncDisposable
 
         public override TimeSpan LoginTimeout => server._options.LoginTimeout;
 
-        public override Task EnsureRoleAsync(string role, CancellationToken cancellationToken) => server.EnsureRoleAsync(role, cancellationToken);
+        public override Task<LoginDecision> AuthorizeLoginAsync(string role, string? accessKeyId, CancellationToken cancellationToken)
+            => server.AuthorizeLoginAsync(role, accessKeyId, cancellationToken);
 
         public override bool TryRegister(ClientSession session) => server.TryAdmitLoggedIn(session);
 

@@ -30,6 +30,7 @@ internal sealed class CommandLine
     private readonly Option<List<DsqlLocalCredential>> _credentials;
     private readonly Option<List<DsqlLocalCredential>> _credentialsFile;
     private readonly Option<bool> _noAuth;
+    private readonly Option<bool> _createRolesOnLogin;
     private readonly Option<bool> _noTls;
     private readonly Option<string?> _tlsCertificate;
     private readonly Option<string?> _tlsKey;
@@ -62,13 +63,16 @@ internal sealed class CommandLine
             null, (value, _) => value);
         _credentials = DefineCredentials(
             "--credentials", "DSQL_LOCAL_CREDENTIALS",
-            "an accepted access key pair ACCESS_KEY_ID:SECRET_ACCESS_KEY, repeatable; visible in the process list, so prefer the variable " +
+            "an accepted access key pair ACCESS_KEY_ID:SECRET_ACCESS_KEY, optionally followed by :IAM_ARN (the identity AWS IAM GRANT names), repeatable; visible in the process list, so prefer the variable " +
             "(pairs separated by spaces or new lines) or --credentials-file (default: the documented throw-away pair)",
             static (value, _) => ParsePairs(value, "DSQL_LOCAL_CREDENTIALS"));
         _credentialsFile = DefineCredentials(
             "--credentials-file", "DSQL_LOCAL_CREDENTIALS_FILE", "a file of accepted access key pairs, one ACCESS_KEY_ID:SECRET_ACCESS_KEY a line ('#' starts a comment)",
             static (value, name) => ReadPairs(value, name));
         _noAuth = DefineFlag("--no-auth", "DSQL_LOCAL_NO_AUTH", "accept any password");
+        _createRolesOnLogin = DefineFlag(
+            "--create-roles-on-login", "DSQL_LOCAL_CREATE_ROLES_ON_LOGIN",
+            "the old permissive login: any role name logs in and is created on the fly, no AWS IAM GRANT needed (default: as on DSQL)");
         _noTls = DefineFlag("--no-tls", "DSQL_LOCAL_NO_TLS", "decline TLS");
         _tlsCertificate = Define<string?>(
             "--tls-cert", "DSQL_LOCAL_TLS_CERT",
@@ -96,7 +100,7 @@ internal sealed class CommandLine
 
         Root = new RootCommand("Runs Dsql.Local, a local Amazon Aurora DSQL emulator: a PostgreSQL wire-protocol proxy with IAM token checks in front of a real PostgreSQL, until Ctrl+C or SIGTERM.")
         {
-            _port, _listen, _dataDirectory, _backend, _region, _endpoint, _credentials, _credentialsFile, _noAuth, _noTls, _tlsCertificate, _tlsKey,
+            _port, _listen, _dataDirectory, _backend, _region, _endpoint, _credentials, _credentialsFile, _noAuth, _createRolesOnLogin, _noTls, _tlsCertificate, _tlsKey,
             _maxConnectionAge, _maxTransactionAge, _indexBuildDelay, _maxConnections, _loginTimeout, _durable, _quiet,
         };
         Root.Validators.Add(result =>
@@ -137,6 +141,7 @@ internal sealed class CommandLine
             Region = result.GetValue(_region)!,
             Endpoint = result.GetValue(_endpoint),
             NoAuth = result.GetValue(_noAuth),
+            CreateRolesOnLogin = result.GetValue(_createRolesOnLogin),
             NoTls = result.GetValue(_noTls),
             MaxConnectionAge = TimeSpan.FromSeconds(result.GetValue(_maxConnectionAge)),
             MaxTransactionAge = TimeSpan.FromSeconds(result.GetValue(_maxTransactionAge)),

@@ -37,8 +37,27 @@ internal sealed class DsqlTokenVerifier
     public static TimeSpan FutureClockSkew { get; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Checks <paramref name="token"/> for <paramref name="user"/>; returns <see langword="null"/> when valid, else why not.</summary>
-    public TokenFailure? Verify(string user, string token)
+    public TokenFailure? Verify(string user, string token) => Verify(user, token, out _);
+
+    /// <summary>
+    /// Checks <paramref name="token"/> for <paramref name="user"/>; returns <see langword="null"/> when valid, else why not.
+    /// <paramref name="accessKeyId"/> is the access key that signed a valid token (the identity the token stands for).
+    /// </summary>
+    public TokenFailure? Verify(string user, string token, out string? accessKeyId)
     {
+        accessKeyId = null;
+        var failure = VerifyCore(user, token, out var signer);
+        if (failure is null)
+        {
+            accessKeyId = signer;
+        }
+
+        return failure;
+    }
+
+    private TokenFailure? VerifyCore(string user, string token, out string? signer)
+    {
+        signer = null;
         var questionMark = token.IndexOf("/?", StringComparison.Ordinal);
         if (questionMark <= 0)
         {
@@ -111,6 +130,7 @@ internal sealed class DsqlTokenVerifier
         }
 
         var (accessKeyId, dateStamp, region, service) = (scope[0], scope[1], scope[2], scope[3]);
+        signer = accessKeyId;
         if (!DateTime.TryParseExact(amzDate, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture,
                 DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var signedAt) || amzDate[..8] != dateStamp)
         {

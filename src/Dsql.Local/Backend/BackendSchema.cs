@@ -2,16 +2,41 @@ namespace Dsql.Local.Backend;
 
 /// <summary>
 /// The objects the emulator keeps in its backend: the <c>admin</c> role, DSQL's <c>sys</c> schema (<c>sys.jobs</c>,
-/// <c>sys.wait_for_job</c>) and the <c>dsql_local</c> helpers its statement rewrites call. Idempotent.
+/// <c>sys.wait_for_job</c>, <c>sys.iam_pg_role_mappings</c>) and the <c>dsql_local</c> helpers its statement rewrites call.
+/// Idempotent; run by the backend's superuser (the service role).
 /// </summary>
+/// <remarks>
+/// Client sessions log in to the backend as their own role, never as a superuser: <c>admin</c> is an ordinary role that owns
+/// the <c>public</c> schema and may create schemas, as on DSQL. What must stay out of reach of every role (host programs,
+/// server files, advisory locks, notifications, <c>set_config</c>) is not executable by <c>PUBLIC</c>, and the emulator's own
+/// machinery that needs more than the caller has runs in <c>SECURITY DEFINER</c> functions owned by the service role.
+/// <c>admin</c> has no <c>CREATEROLE</c>: on PostgreSQL 15 that attribute would let it grant itself
+/// <c>pg_execute_server_program</c>; roles are created and dropped through <c>dsql_local.create_role</c>/<c>drop_role</c> instead.
+/// </remarks>
 internal static class BackendSchema
 {
-    public const string Sql = """
+    /// <summary>Functions DSQL refuses, by name: not executable by any client role (see <see cref="Rules.PrivilegeErrors"/>).</summary>
+    public static readonly IReadOnlyList<string> RefusedFunctions =
+    [
+        "pg_advisory_lock", "pg_advisory_lock_shared", "pg_advisory_unlock", "pg_advisory_unlock_shared", "pg_advisory_unlock_all",
+        "pg_advisory_xact_lock", "pg_advisory_xact_lock_shared", "pg_try_advisory_lock", "pg_try_advisory_lock_shared",
+        "pg_try_advisory_xact_lock", "pg_try_advisory_xact_lock_shared", "pg_notify", "pg_listening_channels",
+        "pg_notification_queue_usage", "set_config", "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file",
+        "pg_ls_logdir", "pg_ls_waldir", "pg_ls_tmpdir", "pg_ls_archive_statusdir", "pg_ls_logicalsnapdir", "pg_ls_logicalmapdir",
+        "pg_ls_replslotdir", "lo_import", "lo_export", "pg_file_write", "pg_file_rename", "pg_file_unlink", "pg_logdir_ls",
+        "pg_reload_conf", "pg_rotate_logfile", "pg_current_logfile",
+    ];
+
+    public static readonly string Sql = """
         DO $bootstrap$
         BEGIN
             IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'admin') THEN
-                CREATE ROLE admin SUPERUSER;
+                CREATE ROLE admin LOGIN;
             END IF;
+            -- A data directory from an older emulator may hold a superuser admin.
+            ALTER ROLE admin NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS LOGIN;
+            EXECUTE format('GRANT CREATE ON DATABASE %I TO admin', current_database());
+            ALTER SCHEMA public OWNER TO admin;
         END
         $bootstrap$;
 
@@ -59,7 +84,9 @@ internal static class BackendSchema
         $f$;
 
         -- The rows this transaction inserted, updated or deleted so far, against DSQL's 3,000-row limit.
-        CREATE OR REPLACE FUNCTION dsql_local.check_row_limit() RETURNS void LANGUAGE plpgsql AS $f$
+        -- SECURITY DEFINER: pg_stat_force_next_flush is the service role's; the counters read are this backend's own.
+        CREATE OR REPLACE FUNCTION dsql_local.check_row_limit() RETURNS void
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
         BEGIN
             -- Pending statistics outlive the transaction until they are flushed at the next idle moment; force that flush,
             -- so the per-transaction counters below start from zero in the next transaction.
@@ -77,7 +104,9 @@ internal static class BackendSchema
         -- UPDATE, upsert or COPY produced (pg_column_size of the row as the statement built it: new values uncompressed,
         -- values an UPDATE left untouched as stored), summed in a transaction-local setting by a statement-level trigger
         -- on each user table. The statement that crosses the limit fails, and with it the transaction.
-        CREATE OR REPLACE FUNCTION dsql_local.account_written_size() RETURNS trigger LANGUAGE plpgsql AS $f$
+        -- SECURITY DEFINER: set_config is not executable by client roles.
+        CREATE OR REPLACE FUNCTION dsql_local.account_written_size() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
         DECLARE
             total bigint;
         BEGIN
@@ -133,39 +162,58 @@ internal static class BackendSchema
         END
         $bootstrap$;
 
-        -- CREATE INDEX ASYNC: builds the index in the caller's transaction, leaves it invalid (not usable, as on DSQL)
+        -- Records a job (as the service role: dsql_local.jobs is not writable by clients).
+        CREATE OR REPLACE FUNCTION dsql_local.record_job(id text, status text, details text, job_type text, idx oid) RETURNS void
+        LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+            INSERT INTO dsql_local.jobs (job_id, status, details, job_type, class_id, object_id, object_name)
+            VALUES (id, status, details, job_type, CASE WHEN idx IS NOT NULL THEN 'pg_class'::regclass END, idx,
+                    (SELECT relname FROM pg_class WHERE oid = idx))
+        $f$;
+
+        -- Leaves a just-built index invalid (not usable, as on DSQL) until its job completes; only for the caller's own tables.
+        CREATE OR REPLACE FUNCTION dsql_local.defer_index(idx oid) RETURNS void
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+        BEGIN
+            IF NOT EXISTS (SELECT FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+                           WHERE i.indexrelid = idx AND pg_has_role(session_user, t.relowner, 'USAGE')) THEN
+                RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'must be owner of the index''s table';
+            END IF;
+            UPDATE pg_index SET indisvalid = false WHERE indexrelid = idx;
+        END
+        $f$;
+
+        -- CREATE INDEX ASYNC: builds the index in the caller's transaction with the caller's privileges, leaves it invalid
         -- until its job completes, and answers the job ID.
         CREATE OR REPLACE FUNCTION dsql_local.create_index_async(ddl text, tbl text) RETURNS text
-        LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $f$
+        LANGUAGE plpgsql AS $f$
         DECLARE
             before oid[];
             idx oid;
             id text := dsql_local.new_job_id();
         BEGIN
-            SELECT coalesce(array_agg(indexrelid), '{}') INTO before FROM pg_index WHERE indrelid = tbl::regclass;
+            SELECT coalesce(array_agg(indexrelid), '{}') INTO before FROM pg_catalog.pg_index WHERE indrelid = tbl::regclass;
             EXECUTE ddl;
-            SELECT indexrelid INTO idx FROM pg_index WHERE indrelid = tbl::regclass AND NOT indexrelid = ANY (before) LIMIT 1;
+            SELECT indexrelid INTO idx FROM pg_catalog.pg_index WHERE indrelid = tbl::regclass AND NOT indexrelid = ANY (before) LIMIT 1;
             IF idx IS NOT NULL THEN
-                UPDATE pg_index SET indisvalid = false WHERE indexrelid = idx;
+                PERFORM dsql_local.defer_index(idx);
             END IF;
-            INSERT INTO dsql_local.jobs (job_id, status, job_type, class_id, object_id, object_name)
-            VALUES (id, CASE WHEN idx IS NULL THEN 'completed' ELSE 'submitted' END, 'INDEX_BUILD', 'pg_class'::regclass, idx,
-                    (SELECT relname FROM pg_class WHERE oid = idx));
+            PERFORM dsql_local.record_job(id, CASE WHEN idx IS NULL THEN 'completed' ELSE 'submitted' END, NULL, 'INDEX_BUILD', idx);
             RETURN id;
         END
         $f$;
 
-        -- ALTER TABLE ASYNC … VALIDATE CONSTRAINT: validates now and records the job; a violation fails the job, not the statement.
+        -- ALTER TABLE ASYNC … VALIDATE CONSTRAINT: validates now (as the caller) and records the job; a violation fails the
+        -- job, not the statement.
         CREATE OR REPLACE FUNCTION dsql_local.validate_constraint_async(ddl text) RETURNS text
-        LANGUAGE plpgsql SECURITY DEFINER AS $f$
+        LANGUAGE plpgsql AS $f$
         DECLARE
             id text := dsql_local.new_job_id();
         BEGIN
             BEGIN
                 EXECUTE ddl;
-                INSERT INTO dsql_local.jobs (job_id, status, job_type) VALUES (id, 'completed', 'VALIDATE_CONSTRAINT');
+                PERFORM dsql_local.record_job(id, 'completed', NULL, 'VALIDATE_CONSTRAINT', NULL);
             EXCEPTION WHEN others THEN
-                INSERT INTO dsql_local.jobs (job_id, status, details, job_type) VALUES (id, 'failed', SQLERRM, 'VALIDATE_CONSTRAINT');
+                PERFORM dsql_local.record_job(id, 'failed', SQLERRM, 'VALIDATE_CONSTRAINT', NULL);
             END;
             RETURN id;
         END
@@ -173,7 +221,7 @@ internal static class BackendSchema
 
         -- Completes submitted index builds: the index becomes valid (usable) and the job 'completed'.
         CREATE OR REPLACE FUNCTION dsql_local.complete_jobs(only_job text, older_than interval) RETURNS integer
-        LANGUAGE plpgsql SECURITY DEFINER AS $f$
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
         DECLARE
             done integer := 0;
             job record;
@@ -195,7 +243,7 @@ internal static class BackendSchema
         END
         $f$;
 
-        CREATE OR REPLACE PROCEDURE sys.wait_for_job(job_id text) LANGUAGE plpgsql SECURITY DEFINER AS $f$
+        CREATE OR REPLACE PROCEDURE sys.wait_for_job(job_id text) LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
         BEGIN
             IF job_id IS NULL OR job_id !~ '^[a-z2-7]{26}$' THEN
                 RAISE EXCEPTION USING ERRCODE = '22P02', MESSAGE = 'Unable to convert text to UUID';
@@ -230,6 +278,131 @@ internal static class BackendSchema
             IF NOT EXISTS (SELECT FROM pg_event_trigger WHERE evtname = 'dsql_local_sql_drop') THEN
                 CREATE EVENT TRIGGER dsql_local_sql_drop ON sql_drop EXECUTE FUNCTION dsql_local.on_sql_drop();
             END IF;
+        END
+        $bootstrap$;
+
+        -- DSQL's role model: roles created by admin, mapped to IAM identities with AWS IAM GRANT.
+        CREATE SEQUENCE IF NOT EXISTS dsql_local.iam_oid_seq START 26000;
+        CREATE TABLE IF NOT EXISTS dsql_local.iam_role_mappings (
+            iam_oid oid PRIMARY KEY DEFAULT nextval('dsql_local.iam_oid_seq')::oid,
+            arn text NOT NULL,
+            pg_role_oid oid NOT NULL,
+            grantor_pg_role_oid oid NOT NULL,
+            UNIQUE (arn, pg_role_oid));
+
+        CREATE OR REPLACE VIEW sys.iam_pg_role_mappings AS
+            SELECT m.iam_oid, m.arn, m.pg_role_oid, r.rolname AS pg_role_name, m.grantor_pg_role_oid, g.rolname AS grantor_pg_role_name
+            FROM dsql_local.iam_role_mappings m
+            JOIN pg_catalog.pg_roles r ON r.oid = m.pg_role_oid
+            LEFT JOIN pg_catalog.pg_roles g ON g.oid = m.grantor_pg_role_oid;
+        GRANT SELECT ON sys.iam_pg_role_mappings TO PUBLIC;
+
+        -- A role a client may create, map or log in as: not admin, not the service role, not a predefined or privileged role.
+        CREATE OR REPLACE FUNCTION dsql_local.is_client_role(role_name text) RETURNS boolean
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $f$
+            SELECT EXISTS (SELECT FROM pg_authid a WHERE a.rolname = role_name AND a.rolname <> 'admin' AND a.rolname !~ '^pg_'
+                           AND NOT a.rolsuper AND NOT a.rolcreaterole AND NOT a.rolcreatedb AND NOT a.rolreplication AND NOT a.rolbypassrls)
+        $f$;
+
+        CREATE OR REPLACE FUNCTION dsql_local.require_admin(action text) RETURNS void
+        LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $f$
+        BEGIN
+            IF session_user <> 'admin' THEN
+                RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format('permission denied to %s', action);
+            END IF;
+        END
+        $f$;
+
+        -- CREATE ROLE by admin (rewritten to CALL): an ordinary role (LOGIN or not); admin may grant it and become it, as its creator.
+        CREATE OR REPLACE PROCEDURE dsql_local.create_role(role_name text, login boolean)
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+        BEGIN
+            PERFORM dsql_local.require_admin('create role');
+            EXECUTE format('CREATE ROLE %I WITH %s NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS',
+                           role_name, CASE WHEN login THEN 'LOGIN' ELSE 'NOLOGIN' END);
+            EXECUTE format('GRANT %I TO admin WITH ADMIN OPTION', role_name);
+        END
+        $f$;
+
+        -- DROP ROLE by admin: only roles a client could create, and not while an IAM identity is mapped to it.
+        CREATE OR REPLACE PROCEDURE dsql_local.drop_role(role_names text[], if_exists boolean)
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+        DECLARE
+            role_name text;
+        BEGIN
+            PERFORM dsql_local.require_admin('drop role');
+            FOREACH role_name IN ARRAY role_names LOOP
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
+                    IF if_exists THEN
+                        RAISE NOTICE USING ERRCODE = '42704', MESSAGE = format('role "%s" does not exist, skipping', role_name);
+                        CONTINUE;
+                    END IF;
+                    RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('role "%s" does not exist', role_name);
+                END IF;
+                IF NOT dsql_local.is_client_role(role_name) THEN
+                    RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format('permission denied to drop role "%s"', role_name);
+                END IF;
+                IF EXISTS (SELECT FROM dsql_local.iam_role_mappings m JOIN pg_roles r ON r.oid = m.pg_role_oid WHERE r.rolname = role_name) THEN
+                    RAISE EXCEPTION USING ERRCODE = '2BP01', MESSAGE = format('role "%s" cannot be dropped because some objects depend on it', role_name),
+                        DETAIL = 'it is mapped to an IAM identity; AWS IAM REVOKE it first';
+                END IF;
+                EXECUTE format('DROP ROLE %I', role_name);
+            END LOOP;
+        END
+        $f$;
+
+        -- AWS IAM GRANT role TO 'arn' / AWS IAM REVOKE role FROM 'arn'.
+        CREATE OR REPLACE PROCEDURE dsql_local.aws_iam_grant(role_name text, iam_arn text)
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+        DECLARE
+            role_oid oid;
+        BEGIN
+            PERFORM dsql_local.require_admin('grant IAM role mappings');
+            SELECT oid INTO role_oid FROM pg_roles WHERE rolname = role_name;
+            IF role_oid IS NULL THEN
+                RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('role "%s" does not exist', role_name);
+            END IF;
+            IF NOT dsql_local.is_client_role(role_name) THEN
+                RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format('permission denied to grant IAM access to role "%s"', role_name);
+            END IF;
+            IF iam_arn !~ '^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:[A-Za-z0-9+=,.@_/*-]+$' THEN
+                RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('invalid IAM ARN "%s"', iam_arn);
+            END IF;
+            INSERT INTO dsql_local.iam_role_mappings (arn, pg_role_oid, grantor_pg_role_oid)
+            VALUES (iam_arn, role_oid, (SELECT oid FROM pg_roles WHERE rolname = session_user))
+            ON CONFLICT (arn, pg_role_oid) DO NOTHING;
+        END
+        $f$;
+
+        CREATE OR REPLACE PROCEDURE dsql_local.aws_iam_revoke(role_name text, iam_arn text)
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+        BEGIN
+            PERFORM dsql_local.require_admin('revoke IAM role mappings');
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
+                RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('role "%s" does not exist', role_name);
+            END IF;
+            DELETE FROM dsql_local.iam_role_mappings m USING pg_roles r
+            WHERE r.oid = m.pg_role_oid AND r.rolname = role_name AND m.arn = iam_arn;
+        END
+        $f$;
+
+        -- What stays out of every client role's reach: host programs and server files (already superuser-only), advisory
+        -- locks, notifications and set_config (executable by PUBLIC on PostgreSQL), listed in RefusedFunctions.
+        DO $bootstrap$
+        DECLARE
+            f regprocedure;
+        BEGIN
+            FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+                     WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname = ANY (string_to_array(current_setting('dsql_local.refused_functions'), ','))
+            LOOP
+                EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+            END LOOP;
+            -- The emulator's privileged helpers are called by its own SECURITY DEFINER functions, not by clients.
+            REVOKE EXECUTE ON FUNCTION dsql_local.track_written_size(oid), dsql_local.complete_jobs(text, interval) FROM PUBLIC;
+            REVOKE EXECUTE ON PROCEDURE dsql_local.create_role(text, boolean), dsql_local.drop_role(text[], boolean),
+                dsql_local.aws_iam_grant(text, text), dsql_local.aws_iam_revoke(text, text) FROM PUBLIC;
+            GRANT EXECUTE ON PROCEDURE dsql_local.create_role(text, boolean), dsql_local.drop_role(text[], boolean),
+                dsql_local.aws_iam_grant(text, text), dsql_local.aws_iam_revoke(text, text) TO admin;
         END
         $bootstrap$;
         """;

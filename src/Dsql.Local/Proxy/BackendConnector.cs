@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace Dsql.Local.Proxy;
 
-/// <summary>Where the backend PostgreSQL is and how to log in to it (as a superuser).</summary>
+/// <summary>Where the backend PostgreSQL is and how to log in to it (as its service superuser, or as a client's role).</summary>
 internal sealed record BackendEndpoint(string Host, int Port, string User, string? Password, string Database)
 {
     public static BackendEndpoint FromConnectionString(string connectionString)
@@ -44,11 +44,14 @@ internal sealed class BackendSession(Socket socket, Stream stream, MessageReader
     }
 }
 
-/// <summary>Opens raw protocol connections to the backend, logging in as its superuser and assuming the client's role.</summary>
+/// <summary>
+/// Opens raw protocol connections to the backend, logging in as the client's own role: never as a superuser, so nothing
+/// the session runs (SET ROLE, set_config, a function body) can reach beyond that role's privileges.
+/// </summary>
 internal static class BackendConnector
 {
     public static async Task<BackendSession> ConnectAsync(
-        BackendEndpoint endpoint, string role, IReadOnlyDictionary<string, string> clientParameters, TimeSpan maxTransactionAge,
+        BackendEndpoint endpoint, IReadOnlyDictionary<string, string> clientParameters, TimeSpan maxTransactionAge,
         CancellationToken cancellationToken)
     {
         var socket = await OpenSocketAsync(endpoint, cancellationToken).ConfigureAwait(false);
@@ -69,8 +72,6 @@ internal static class BackendConnector
 
             startup.CString("user").CString(endpoint.User)
                 .CString("database").CString(endpoint.Database)
-                // The client's role, assumed by the superuser session: current_user is what DSQL shows.
-                .CString("role").CString(role)
                 // DSQL runs every transaction at REPEATABLE READ (snapshot isolation).
                 .CString("default_transaction_isolation").CString("repeatable read")
                 // DSQL never waits on row locks: a write that would wait is treated as a conflict (see ClientSession).

@@ -174,11 +174,15 @@ internal sealed class ClientSession : IAsyncDisposable
         }
 
         var password = new PayloadReader(passwordMessage.Payload.Span).CString();
-        if (_server.Verifier is { } verifier && verifier.Verify(user, password) is { } failure)
+        string? accessKeyId = null;
+        if (_server.Verifier is { } verifier)
         {
-            _server.Log?.Invoke($"refused login for role '{user}': {failure.Reason}");
-            await FailAsync(writer, failure.SqlState, $"password authentication failed for user \"{user}\": {failure.Reason}", cancellationToken).ConfigureAwait(false);
-            return null;
+            if (verifier.Verify(user, password, out accessKeyId) is { } failure)
+            {
+                _server.Log?.Invoke($"refused login for role '{user}': {failure.Reason}");
+                await FailAsync(writer, failure.SqlState, $"password authentication failed for user \"{user}\": {failure.Reason}", cancellationToken).ConfigureAwait(false);
+                return null;
+            }
         }
 
         if (LoginRules.CheckDatabase(database) is { } noDatabase)
@@ -203,8 +207,15 @@ internal sealed class ClientSession : IAsyncDisposable
 
         try
         {
-            await _server.EnsureRoleAsync(user, cancellationToken).ConfigureAwait(false);
-            _backend = await BackendConnector.ConnectAsync(_server.Backend, user, sessionParameters, _server.MaxTransactionAge, cancellationToken).ConfigureAwait(false);
+            var login = await _server.AuthorizeLoginAsync(user, accessKeyId, cancellationToken).ConfigureAwait(false);
+            if (login.Refusal is { } refusal)
+            {
+                _server.Log?.Invoke($"refused login for role '{user}': {refusal}");
+                await FailAsync(writer, "28000", $"password authentication failed for user \"{user}\": {refusal}", cancellationToken).ConfigureAwait(false);
+                return null;
+            }
+
+            _backend = await BackendConnector.ConnectAsync(login.Endpoint!, sessionParameters, _server.MaxTransactionAge, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or IOException or InvalidOperationException or global::Npgsql.NpgsqlException)
         {

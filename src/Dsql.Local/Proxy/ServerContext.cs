@@ -26,7 +26,11 @@ internal abstract class ServerContext
 
     public abstract Action<string>? Log { get; }
 
-    public abstract Task EnsureRoleAsync(string role, CancellationToken cancellationToken);
+    /// <summary>
+    /// Decides whether <paramref name="role"/> may log in with a token signed by <paramref name="accessKeyId"/> (null without
+    /// token verification), and how its backend session logs in.
+    /// </summary>
+    public abstract Task<LoginDecision> AuthorizeLoginAsync(string role, string? accessKeyId, CancellationToken cancellationToken);
 
     /// <summary>How long a connection may take to log in.</summary>
     public abstract TimeSpan LoginTimeout { get; }
@@ -35,4 +39,12 @@ internal abstract class ServerContext
     public abstract bool TryRegister(ClientSession session);
 
     public abstract void Unregister(ClientSession session);
+}
+
+/// <summary>The outcome of a login check: the backend endpoint to log in to as the role, or why the login is refused.</summary>
+internal sealed record LoginDecision(BackendEndpoint? Endpoint, string? Refusal)
+{
+    public static LoginDecision Allow(BackendEndpoint endpoint) => new(endpoint, null);
+
+    public static LoginDecision Refuse(string reason) => new(null, reason);
 }

@@ -66,7 +66,6 @@ internal sealed class DsqlDialect
             "deallocate" => Unsupported("unsupported statement: Deallocate"),
             "discard" => Unsupported("unsupported statement: Discard"),
             "set" => AnalyzeSet(statement),
-            "reset" when t.WordAt(1) is "role" or "all" or "session" => new StatementAnalysis(StatementKind.Other, statement.Text) { ChangesRole = true, RoleTarget = "none" },
             "copy" when CopiesAFile(t) => Unsupported("COPY to or from a file or program is not supported; use COPY … FROM STDIN or TO STDOUT"),
             "copy" when t.IndexOfTopLevelWord("from") > 0 => new StatementAnalysis(StatementKind.Dml, statement.Text) { IsCopy = true, Tables = t[1].IsName ? [t[1].Value] : [] },
             "show" => AnalyzeShow(statement),
@@ -91,6 +90,7 @@ internal sealed class DsqlDialect
             "alter" => AnalyzeAlter(statement),
             "drop" => AnalyzeDrop(statement),
             "comment" or "grant" or "revoke" or "reassign" => new StatementAnalysis(StatementKind.Ddl, statement.Text),
+            "aws" => RoleStatements.AwsIam(statement),
             _ => new StatementAnalysis(StatementKind.Other, statement.Text),
         };
     }
@@ -211,12 +211,6 @@ internal sealed class DsqlDialect
 
         var setting = name.ToString();
         var lowered = setting.ToLowerInvariant();
-        if (lowered == "role")
-        {
-            var value = i + 1 < t.Count && (t.SymbolAt(i + 1, "=") || t.WordAt(i + 1) == "to") ? i + 2 : i + 1;
-            return new StatementAnalysis(StatementKind.Other, statement.Text) { ChangesRole = true, RoleTarget = value < t.Count ? t[value].Value : "" };
-        }
-
         if (IsSessionParameter(lowered) || lowered is "names" or "time")
         {
             return new StatementAnalysis(StatementKind.Other, statement.Text);
@@ -465,6 +459,8 @@ internal sealed class DsqlDialect
                 return Unsupported("unsupported statement: CreateForeignServer", StatementKind.Ddl);
             case "user" when t.WordAt(i + 1) == "mapping":
                 return Unsupported("unsupported statement: CreateUserMapping", StatementKind.Ddl);
+            case "role" or "user":
+                return RoleStatements.Create(statement, i + 1, user: t.WordAt(i) == "user");
             case "rule":
                 return Unsupported("unsupported statement: Rule", StatementKind.Ddl);
             case "aggregate" or "operator" or "collation" or "text":
@@ -935,6 +931,7 @@ internal sealed class DsqlDialect
                 or "aggregate" or "operator" or "language" or "foreign" or "collation"
                 => Unsupported("unsupported object in DROP statement", StatementKind.Ddl),
             "database" => Unsupported("unsupported statement: Dropdb", StatementKind.Ddl),
+            "role" or "user" when t.WordAt(2) != "mapping" => RoleStatements.Drop(statement),
             "table" => new StatementAnalysis(StatementKind.Ddl, statement.Text)
             {
                 Tables = t.Skip(2).Where(x => x.IsName && x.Value is not ("if" or "exists" or "cascade" or "restrict")).Select(x => x.Value).ToList(),

@@ -253,7 +253,7 @@ internal sealed class SessionPlanner
             error = DsqlErrors.SchemaConflict();
         }
 
-        return _refusals.Translate(error) ?? DsqlErrors.Clean(error);
+        return _refusals.Translate(error) ?? PrivilegeErrors.Translate(DsqlErrors.Clean(error));
     }
 
     /// <summary>The backend's transaction status is authoritative once nothing else is in flight.</summary>
@@ -318,15 +318,6 @@ internal sealed class SessionPlanner
     /// <summary>Applies the transaction rules to an analysis and advances the predicted state.</summary>
     private StatementAnalysis Judge(StatementAnalysis analysis)
     {
-        if (analysis.ChangesRole && User != "admin")
-        {
-            // Backend sessions log in as a superuser and assume the client's role: only admin may leave it.
-            if (analysis.RoleTarget != User)
-            {
-                return StatementAnalysis.Refuse(StatementKind.Other, "42501", $"permission denied to set role \"{analysis.RoleTarget ?? "none"}\"");
-            }
-        }
-
         if (analysis.Refusal is not null)
         {
             return analysis;

@@ -20,12 +20,6 @@ internal sealed record StatementAnalysis(StatementKind Kind, string BackendSql)
     /// <summary>The statement calls <c>dsql_local.inject_conflict()</c>: the session's next commit fails with OC000.</summary>
     public bool InjectsConflict { get; init; }
 
-    /// <summary>SET ROLE / RESET ROLE: only the admin may become another role (the backend session is a superuser's).</summary>
-    public bool ChangesRole { get; init; }
-
-    /// <summary>The role SET ROLE names (<c>none</c> and <c>default</c> included).</summary>
-    public string? RoleTarget { get; init; }
-
     /// <summary>The statement writes rows (checked against the per-transaction row limit).</summary>
     public bool Writes => Kind == StatementKind.Dml && !IsCopy;
 

@@ -57,13 +57,37 @@ public sealed class DsqlLocalFixture : IAsyncLifetime
     /// <summary>Opens a connection as <c>admin</c>.</summary>
     public async Task<NpgsqlConnection> OpenConnectionAsync() => await DataSource.OpenConnectionAsync();
 
-    /// <summary>Runs SQL directly on the backend (set-up and clean-up that DSQL's rules would refuse, e.g. several DDL at once).</summary>
+    /// <summary>
+    /// Runs SQL directly on the backend (set-up and clean-up that DSQL's rules would refuse, e.g. several DDL at once), as
+    /// <c>admin</c>: what it creates belongs to admin, as if admin had created it through the emulator.
+    /// </summary>
     public async Task ExecuteOnBackendAsync(string sql)
     {
         await using var connection = new NpgsqlConnection(BackendConnectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
+        await using var command = new NpgsqlCommand("SET ROLE admin;\n" + sql, connection);
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>
+    /// Creates <paramref name="role"/> (<c>WITH LOGIN</c>) as admin and maps it to the IAM identity of the emulator's
+    /// credential, as DSQL needs before that role can log in. Idempotent.
+    /// </summary>
+    public async Task CreateMappedRoleAsync(string role)
+    {
+        await using var connection = await OpenConnectionAsync();
+        await using (var exists = new NpgsqlCommand("SELECT count(*) FROM pg_roles WHERE rolname = $1", connection))
+        {
+            exists.Parameters.Add(new NpgsqlParameter { Value = role });
+            if ((long)(await exists.ExecuteScalarAsync())! == 0)
+            {
+                await using var create = new NpgsqlCommand($"CREATE ROLE \"{role}\" WITH LOGIN", connection);
+                await create.ExecuteNonQueryAsync();
+            }
+        }
+
+        await using var grant = new NpgsqlCommand($"AWS IAM GRANT \"{role}\" TO '{Server.Credential.EffectiveIamArn}'", connection);
+        await grant.ExecuteNonQueryAsync();
     }
 
     /// <inheritdoc />

@@ -37,6 +37,8 @@ public sealed class DsqlLocalAuthTests(DsqlLocalFixture fixture)
     [Fact]
     public async Task Other_role_logs_in_with_a_DbConnect_token()
     {
+        // As on DSQL, admin creates the role and maps it to the connecting identity first.
+        await fixture.CreateMappedRoleAsync("app_reader");
         var token = DsqlAuthTokenGenerator.GenerateDbConnectAuthToken(Credentials, UsEast1, "localhost");
         await using var connection = await OpenAsync("app_reader", token);
         await using var command = new NpgsqlCommand("SELECT current_user", connection);

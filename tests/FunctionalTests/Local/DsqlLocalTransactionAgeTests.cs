@@ -25,7 +25,7 @@ public sealed class DsqlLocalTransactionAgeTests(DsqlLocalTransactionAgeTests.Sh
             _dataSource = _server.CreateDataSource();
             await using var backend = new NpgsqlConnection(_server.BackendConnectionString);
             await backend.OpenAsync();
-            await Execute(backend, "CREATE TABLE aged (id int PRIMARY KEY, v text)");
+            await Execute(backend, "SET ROLE admin; CREATE TABLE aged (id int PRIMARY KEY, v text)");
         }
 
         public async Task DisposeAsync()

@@ -31,6 +31,8 @@ public class DsqlLocalConnectorTests(DsqlLocalFixture fixture)
     [Fact]
     public async Task Other_role_connects_with_a_db_connect_token()
     {
+        // As on DSQL, admin creates the role and maps it to the connecting identity first.
+        await fixture.CreateMappedRoleAsync("connector_reader");
         await using var connection = await DsqlConnection.OpenAsync(Options("connector_reader"));
 
         Assert.Equal("connector_reader", connection.UserName);

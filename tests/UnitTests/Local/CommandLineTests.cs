@@ -24,6 +24,13 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void Permissive_login_is_off_by_default_and_switched_on_by_its_flag()
+    {
+        Assert.False(CommandLine.Parse([], NoEnvironment).Options.CreateRolesOnLogin);
+        Assert.True(CommandLine.Parse(["--create-roles-on-login"], NoEnvironment).Options.CreateRolesOnLogin);
+    }
+
+    [Fact]
     public void Parses_every_documented_option()
     {
         var (options, quiet) = CommandLine.Parse(

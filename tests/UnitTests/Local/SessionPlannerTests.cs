@@ -175,19 +175,6 @@ public sealed class SessionPlannerTests
     }
 
     [Theory]
-    [InlineData("RESET ROLE")]
-    [InlineData("RESET ALL")]
-    [InlineData("SET ROLE NONE")]
-    [InlineData("SET ROLE admin")]
-    public void Other_roles_cannot_leave_their_own_role(string sql)
-    {
-        var planner = new SessionPlanner(new DsqlDialect(), _refusals, _conflicts, "app", null);
-        Assert.Equal("42501", RefusalOf(planner.PlanExtended(sql))?.SqlState);
-        Assert.Null(RefusalOf(planner.PlanExtended("SET ROLE app")));
-        Assert.Null(RefusalOf(NewPlanner().PlanExtended(sql)));
-    }
-
-    [Theory]
     [InlineData("COPY t FROM '/etc/passwd'")]
     [InlineData("COPY t TO PROGRAM 'sh'")]
     public void Copy_with_a_server_file_or_program_is_refused(string sql)

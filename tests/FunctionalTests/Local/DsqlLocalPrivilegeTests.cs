@@ -1,0 +1,162 @@
+using EFCore.Dsql.FunctionalTests.Infrastructure;
+using Npgsql;
+
+namespace EFCore.Dsql.FunctionalTests.Local;
+
+/// <summary>
+/// Client sessions run on the backend as their own non-superuser role with DSQL's privileges: no host program, no server
+/// file, no catalog secret, no escalation, and the functions DSQL refuses answer DSQL's error. The file and program cases
+/// go through a <c>LANGUAGE sql</c> function, where the statement text never reaches the dialect: only the backend's
+/// privileges stop them.
+/// </summary>
+[Collection(DsqlLocalCollection.Name)]
+public sealed class DsqlLocalPrivilegeTests(DsqlLocalFixture fixture)
+{
+    [Fact]
+    public async Task Admin_is_not_a_superuser_on_the_backend()
+    {
+        await using var connection = await fixture.OpenConnectionAsync();
+        Assert.Equal("off", await ScalarAsync(connection, "SHOW is_superuser"));
+        Assert.Equal(false, await ScalarAsync(connection, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"));
+        Assert.Equal("admin", await ScalarAsync(connection, "SELECT session_user::text"));
+    }
+
+    [Fact]
+    public async Task Copy_to_a_program_inside_a_function_does_not_run_the_program()
+    {
+        var marker = MarkerPath();
+        var error = await CallFunctionAsync("priv_copy_to_program", $"COPY (SELECT 1) TO PROGRAM 'touch {marker}'");
+        Assert.Equal("42501", error.SqlState);
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public async Task Copy_from_a_program_inside_a_function_does_not_run_the_program()
+    {
+        var marker = MarkerPath();
+        await fixture.ExecuteOnBackendAsync("DROP TABLE IF EXISTS priv_sink; CREATE TABLE priv_sink (v text)");
+        var error = await CallFunctionAsync("priv_copy_from_program", $"COPY priv_sink FROM PROGRAM 'touch {marker}; echo x'");
+        Assert.Equal("42501", error.SqlState);
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public async Task Copy_to_a_server_file_inside_a_function_writes_nothing()
+    {
+        var marker = MarkerPath();
+        var error = await CallFunctionAsync("priv_copy_to_file", $"COPY (SELECT 'leak') TO '{marker}'");
+        Assert.Equal("42501", error.SqlState);
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public async Task Copy_from_a_server_file_inside_a_function_reads_nothing()
+    {
+        await fixture.ExecuteOnBackendAsync("DROP TABLE IF EXISTS priv_file_sink; CREATE TABLE priv_file_sink (v text)");
+        var error = await CallFunctionAsync("priv_copy_from_file", "COPY priv_file_sink FROM '/etc/hostname'");
+        Assert.Equal("42501", error.SqlState);
+    }
+
+    [Theory]
+    [InlineData("SELECT pg_read_file('/etc/hostname')", "pg_read_file")]
+    [InlineData("SELECT pg_read_file('/etc/hostname', 0, 10)", "pg_read_file")]
+    [InlineData("SELECT pg_read_binary_file('/etc/hostname')", "pg_read_binary_file")]
+    [InlineData("SELECT pg_ls_dir('/')", "pg_ls_dir")]
+    [InlineData("SELECT pg_stat_file('/etc/hostname')", "pg_stat_file")]
+    [InlineData("SELECT lo_import('/etc/hostname')", "lo_import")]
+    public async Task Server_file_functions_are_refused_with_dsqls_answer(string sql, string function)
+    {
+        await using var connection = await fixture.OpenConnectionAsync();
+        var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(connection, sql));
+        Assert.Equal(("0A000", $"function {function} not supported"), (error.SqlState, error.MessageText));
+    }
+
+    [Fact]
+    public async Task Lo_export_cannot_write_a_server_file()
+    {
+        var marker = MarkerPath();
+        await using var connection = await fixture.OpenConnectionAsync();
+        var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(connection, $"SELECT lo_export(lo_from_bytea(0, 'leak'), '{marker}')"));
+        Assert.Equal(("0A000", "function lo_export not supported"), (error.SqlState, error.MessageText));
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public async Task Pg_authid_is_unreadable()
+    {
+        await using var connection = await fixture.OpenConnectionAsync();
+        var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(connection, "SELECT count(rolpassword) FROM pg_authid"));
+        Assert.Equal("42501", error.SqlState);
+    }
+
+    [Theory]
+    [InlineData("SELECT set_config('role', 'postgres', false)")]
+    [InlineData("SELECT set_config('session_authorization', 'postgres', false)")]
+    [InlineData("SELECT set_config('search_path', 'public', true)")]
+    public async Task Set_config_is_refused(string sql)
+    {
+        await using var connection = await fixture.OpenConnectionAsync();
+        var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(connection, sql));
+        Assert.Equal(("0A000", "function set_config not supported"), (error.SqlState, error.MessageText));
+        Assert.Equal("admin", await ScalarAsync(connection, "SELECT current_user::text"));
+    }
+
+    [Theory]
+    [InlineData("SET ROLE postgres")]
+    [InlineData("GRANT pg_execute_server_program TO admin")]
+    [InlineData("GRANT pg_read_server_files TO admin")]
+    [InlineData("ALTER ROLE admin SUPERUSER")]
+    public async Task Admin_cannot_escalate(string sql)
+    {
+        await using var connection = await fixture.OpenConnectionAsync();
+        var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(connection, sql));
+        Assert.Equal("42501", error.SqlState);
+        Assert.Equal(false, await ScalarAsync(connection, "SELECT pg_has_role(current_user, 'pg_execute_server_program', 'USAGE')"));
+    }
+
+    [Theory]
+    [InlineData("pg_advisory_lock", "1")]
+    [InlineData("pg_advisory_lock", "1, 2")]
+    [InlineData("pg_advisory_lock_shared", "1")]
+    [InlineData("pg_try_advisory_lock", "1")]
+    [InlineData("pg_try_advisory_lock_shared", "1")]
+    [InlineData("pg_advisory_xact_lock", "1")]
+    [InlineData("pg_advisory_xact_lock_shared", "1")]
+    [InlineData("pg_try_advisory_xact_lock", "1")]
+    [InlineData("pg_try_advisory_xact_lock_shared", "1")]
+    [InlineData("pg_advisory_unlock", "1")]
+    [InlineData("pg_advisory_unlock_shared", "1")]
+    [InlineData("pg_advisory_unlock_all", "")]
+    [InlineData("pg_notify", "'channel', 'payload'")]
+    public async Task Advisory_locks_and_notifications_are_refused_with_dsqls_answer(string function, string arguments)
+    {
+        await using var connection = await fixture.OpenConnectionAsync();
+        var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(connection, $"SELECT {function}({arguments})"));
+        Assert.Equal(("0A000", $"function {function} not supported"), (error.SqlState, error.MessageText));
+    }
+
+    [Fact]
+    public async Task A_refused_function_stays_refused_inside_a_view()
+    {
+        await using var connection = await fixture.OpenConnectionAsync();
+        await ScalarAsync(connection, "CREATE OR REPLACE VIEW priv_lock_view AS SELECT pg_try_advisory_lock(42) AS locked");
+        var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(connection, "SELECT locked FROM priv_lock_view"));
+        Assert.Equal(("0A000", "function pg_try_advisory_lock not supported"), (error.SqlState, error.MessageText));
+    }
+
+    private static string MarkerPath() => Path.Combine(Path.GetTempPath(), "dsql-local-priv-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>Creates (as admin) a SQL function whose body is <paramref name="body"/>, calls it, and returns the error.</summary>
+    private async Task<PostgresException> CallFunctionAsync(string name, string body)
+    {
+        await using var connection = await fixture.OpenConnectionAsync();
+        await ScalarAsync(connection, $"CREATE OR REPLACE FUNCTION {name}() RETURNS void LANGUAGE sql AS $body$ {body} $body$");
+        return await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(connection, $"SELECT {name}()"));
+    }
+
+    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
+}
