@@ -292,7 +292,9 @@ public sealed class DsqlLocalServer : IAsyncDisposable
         await using var connection = new NpgsqlConnection(backendConnectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         var refused = string.Join(',', BackendSchema.RefusedFunctions);
-        await using var command = new NpgsqlCommand($"SET dsql_local.refused_functions = '{refused}';\n{BackendSchema.Sql}", connection);
+        // synchronous_commit: the schema and the admin role must survive a backend crash right after start-up.
+        await using var command = new NpgsqlCommand(
+            $"SET synchronous_commit = on; SET dsql_local.refused_functions = '{refused}';\n{BackendSchema.Sql}", connection);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 

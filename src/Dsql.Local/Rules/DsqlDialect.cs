@@ -211,7 +211,8 @@ internal sealed class DsqlDialect
 
         var setting = name.ToString();
         var lowered = setting.ToLowerInvariant();
-        if (IsSessionParameter(lowered) || lowered is "names" or "time")
+        // SET ROLE is the backend's to allow or refuse: the session is the client's own role, never a superuser.
+        if (IsSessionParameter(lowered) || lowered is "names" or "time" or "role")
         {
             return new StatementAnalysis(StatementKind.Other, statement.Text);
         }
