@@ -5,7 +5,7 @@
 //   dotnet run --project samples/Connector -- pool         # one data source: a pool, a fresh IAM token per physical connection
 //   dotnet run --project samples/Connector -- concurrent   # the pool used by many tasks at once
 //   dotnet run --project samples/Connector -- single       # one connection in one line, no data source to manage
-//   dotnet run --project samples/Connector -- dapper       # Dapper over the pool, a transfer as one REPEATABLE READ unit
+//   dotnet run --project samples/Connector -- dapper       # Dapper with DsqlRetry: transfers as REPEATABLE READ units retried on conflict
 //   dotnet run --project samples/Connector -- all
 //
 // Without DSQL_ENDPOINT each run starts the Dsql.Local emulator in-process (its own PostgreSQL, IAM token checks over

@@ -1,4 +1,3 @@
-using System.Data;
 using Dapper;
 using Dsql.Npgsql;
 using Npgsql;
@@ -6,8 +5,8 @@ using Npgsql;
 namespace Dsql.Samples.Connector;
 
 /// <summary>
-/// Dapper over the connector's data source: a transfer between two accounts as one <c>REPEATABLE READ</c> unit. DSQL
-/// checks conflicts at <c>COMMIT</c>; a unit that fails with <c>40001</c> must be run again as a whole.
+/// Dapper over the connector's data source, with <c>DsqlRetry</c>: a transfer between two accounts as one
+/// <c>REPEATABLE READ</c> unit that is run again as a whole when DSQL reports a conflict (<c>40001</c>) at commit.
 /// </summary>
 public static class DapperTransfer
 {
@@ -23,20 +22,16 @@ public static class DapperTransfer
         try
         {
             var (alice, bob) = (Guid.NewGuid(), Guid.NewGuid());
-            await using (var connection = await dataSource.OpenConnectionAsync())
-            {
-                await connection.ExecuteAsync(
-                    "INSERT INTO connector_accounts (id, owner, balance) VALUES (@Id, @Owner, @Balance)",
-                    new[] { new Account(alice, "alice", 100), new Account(bob, "bob", 0) });
-            }
+            await DsqlRetry.ExecuteAsync(dataSource, (connection, _) => connection.ExecuteAsync(
+                "INSERT INTO connector_accounts (id, owner, balance) VALUES (@Id, @Owner, @Balance)",
+                new[] { new Account(alice, "alice", 100), new Account(bob, "bob", 0) }));
 
-            await TransferAsync(dataSource, alice, bob, 30);
+            // Several transfers at once from one account: conflicting commits are retried, none is lost or applied twice.
+            await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => TransferAsync(dataSource, alice, bob, 10)));
 
-            await using (var connection = await dataSource.OpenConnectionAsync())
-            {
-                var accounts = await connection.QueryAsync<Account>("SELECT id, owner, balance FROM connector_accounts ORDER BY owner");
-                Console.WriteLine($"dapper: after the transfer {string.Join(", ", accounts.Select(a => $"{a.Owner} has {a.Balance}"))}");
-            }
+            var accounts = await DsqlRetry.ExecuteAsync(dataSource, (connection, _) =>
+                connection.QueryAsync<Account>("SELECT id, owner, balance FROM connector_accounts ORDER BY owner"));
+            Console.WriteLine($"dapper: after three transfers {string.Join(", ", accounts.Select(a => $"{a.Owner} has {a.Balance}"))}");
         }
         finally
         {
@@ -45,20 +40,20 @@ public static class DapperTransfer
         }
     }
 
-    private static async Task TransferAsync(NpgsqlDataSource dataSource, Guid from, Guid to, long amount)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead);
-        var balance = await connection.ExecuteScalarAsync<long>("SELECT balance FROM connector_accounts WHERE id = @from", new { from }, transaction);
-        if (balance < amount)
+    // DsqlRetry opens a connection, begins a REPEATABLE READ transaction (commands on the connection take part in it),
+    // runs the unit and commits; a conflict or a dropped connection runs the whole unit again.
+    private static Task TransferAsync(NpgsqlDataSource dataSource, Guid from, Guid to, long amount)
+        => DsqlRetry.ExecuteAsync(dataSource, async (connection, _) =>
         {
-            throw new InvalidOperationException($"The source account has {balance}, less than {amount}.");
-        }
+            var balance = await connection.ExecuteScalarAsync<long>("SELECT balance FROM connector_accounts WHERE id = @from", new { from });
+            if (balance < amount)
+            {
+                throw new InvalidOperationException($"The source account has {balance}, less than {amount}.");
+            }
 
-        await connection.ExecuteAsync("UPDATE connector_accounts SET balance = balance - @amount WHERE id = @from", new { amount, from }, transaction);
-        await connection.ExecuteAsync("UPDATE connector_accounts SET balance = balance + @amount WHERE id = @to", new { amount, to }, transaction);
-        await transaction.CommitAsync();
-    }
+            await connection.ExecuteAsync("UPDATE connector_accounts SET balance = balance - @amount WHERE id = @from", new { amount, from });
+            await connection.ExecuteAsync("UPDATE connector_accounts SET balance = balance + @amount WHERE id = @to", new { amount, to });
+        });
 
     /// <summary>An account row.</summary>
     public sealed record Account(Guid Id, string Owner, long Balance);

@@ -14,7 +14,7 @@ public sealed class ConnectorSampleTests(DsqlLocalFixture fixture)
         { "pool", "pool: 5 opens, 1 physical connection(s)" },
         { "concurrent", "concurrent: 8 tasks over at most 3 connections computed 1, 4, 9, 16, 25, 36, 49, 64" },
         { "single", "single: connected as admin to PostgreSQL 16.15" },
-        { "dapper", "dapper: after the transfer alice has 70, bob has 30" },
+        { "dapper", "dapper: after three transfers alice has 70, bob has 30" },
     };
 
     [Theory]
