@@ -296,6 +296,8 @@ public sealed class DsqlLocalServer : IAsyncDisposable
         await using var command = new NpgsqlCommand(
             $"SET synchronous_commit = on; SET dsql_local.refused_functions = '{refused}';\n{BackendSchema.Sql}", connection);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await using var quotas = new NpgsqlCommand(QuotaSchema.Sql, connection);
+        await quotas.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Connections the emulator's own work needs on the backend besides its clients' (admin pool, job loop, cancels).</summary>

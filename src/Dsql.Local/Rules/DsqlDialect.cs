@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Dsql.Local.Rules.Grammar;
 using Dsql.Local.Sql;
 
 namespace Dsql.Local.Rules;
@@ -47,6 +48,19 @@ internal sealed class DsqlDialect
             return new StatementAnalysis(StatementKind.Other, statement.Text);
         }
 
+        var analysis = AnalyzeStatement(statement);
+        if (analysis.Refusal is null && GrammarAdmission.Shared.Check(statement) is { } refusal)
+        {
+            // The dialect's own (recorded) refusals come first; what it lets through must still be DSQL's grammar.
+            return analysis with { Refusal = refusal, BackendSql = "" };
+        }
+
+        return analysis;
+    }
+
+    private StatementAnalysis AnalyzeStatement(SqlStatement statement)
+    {
+        var t = statement.Tokens;
         var first = t.WordAt(0);
         return first switch
         {
@@ -63,7 +77,7 @@ internal sealed class DsqlDialect
             "savepoint" => Unsupported("unsupported transaction statement: SAVEPOINT"),
             "release" => Unsupported("unsupported transaction statement: RELEASE"),
             "prepare" => Unsupported(t.WordAt(1) == "transaction" ? "unsupported statement: PrepareTransaction" : "unsupported statement: Prepare"),
-            "deallocate" => Unsupported("unsupported statement: Deallocate"),
+            "deallocate" => AnalyzeDeallocate(t),
             "discard" => Unsupported("unsupported statement: Discard"),
             "set" => AnalyzeSet(statement),
             "copy" when CopiesAFile(t) => Unsupported("COPY to or from a file or program is not supported; use COPY … FROM STDIN or TO STDOUT"),
@@ -93,6 +107,19 @@ internal sealed class DsqlDialect
             "aws" => RoleStatements.AwsIam(statement),
             _ => new StatementAnalysis(StatementKind.Other, statement.Text),
         };
+    }
+
+    /// <summary>
+    /// DSQL's grammar takes <c>DEALLOCATE [PREPARE] ALL</c> (SQL-level <c>PREPARE</c> is refused, so there is nothing of the
+    /// client's to release); on the backend it would also drop the emulator's own prepared row check, so it becomes the
+    /// harmless <c>DISCARD PLANS</c> under DSQL's tag. <c>DEALLOCATE name</c> stays refused.
+    /// </summary>
+    private static StatementAnalysis AnalyzeDeallocate(List<SqlToken> t)
+    {
+        var all = t.WordAt(1) == "prepare" ? 2 : 1;
+        return t.WordAt(all) == "all" && t.Count == all + 1
+            ? new StatementAnalysis(StatementKind.Other, "DISCARD PLANS") { TagOverride = "DEALLOCATE ALL" }
+            : Unsupported("unsupported statement: Deallocate");
     }
 
     /// <summary>COPY with a server-side file or program (only STDIN/STDOUT exist on DSQL).</summary>
@@ -181,6 +208,12 @@ internal sealed class DsqlDialect
                 return Unsupported("Unsupported isolation level: SERIALIZABLE");
             }
 
+            if (t.WordAt(i) == "session" && !(level >= 0 && t.WordAt(level + 2) == "read"))
+            {
+                // DSQL's grammar takes session characteristics in its one isolation level (REPEATABLE READ) and access modes.
+                return new StatementAnalysis(StatementKind.Other, statement.Text);
+            }
+
             return Unsupported(t.WordAt(i) == "transaction"
                 ? "setting configuration parameter \"TRANSACTION\" not supported"
                 : "setting configuration parameter \"SESSION CHARACTERISTICS\" not supported");
@@ -212,7 +245,7 @@ internal sealed class DsqlDialect
         var setting = name.ToString();
         var lowered = setting.ToLowerInvariant();
         // SET ROLE is the backend's to allow or refuse: the session is the client's own role, never a superuser.
-        if (IsSessionParameter(lowered) || lowered is "names" or "time" or "role")
+        if (IsSessionParameter(lowered) || lowered is "names" or "time" or "role" || lowered.StartsWith("dsql.", StringComparison.Ordinal))
         {
             return new StatementAnalysis(StatementKind.Other, statement.Text);
         }
@@ -928,7 +961,9 @@ internal sealed class DsqlDialect
         var t = statement.Tokens;
         return t.WordAt(1) switch
         {
-            "type" or "extension" or "trigger" or "rule" or "event" or "tablespace" or "server" or "publication" or "subscription" or "cast"
+            "trigger" when !(t.WordAt(2) == "if" && t.WordAt(3) == "exists")
+                => Unsupported("unsupported object in DROP statement", StatementKind.Ddl),
+            "type" or "extension" or "rule" or "event" or "tablespace" or "server" or "publication" or "subscription" or "cast"
                 or "aggregate" or "operator" or "language" or "foreign" or "collation"
                 => Unsupported("unsupported object in DROP statement", StatementKind.Ddl),
             "database" => Unsupported("unsupported statement: Dropdb", StatementKind.Ddl),
