@@ -108,6 +108,9 @@ public sealed class DsqlLocalServer : IAsyncDisposable
     /// <summary>How many client connections are open.</summary>
     public int ConnectionCount => _sessions.Count;
 
+    /// <summary>The bytes the logged-in sessions hold in their relay buffers: bounded however much a query returns.</summary>
+    internal long RelayBufferedBytes => _sessions.Keys.Sum(s => s.BufferedBytes);
+
     /// <summary>How many accepted connections have not logged in yet.</summary>
     internal int PendingConnectionCount => _pending.Count;
 

@@ -28,6 +28,9 @@ internal sealed class MessageReader
     /// <summary>Called before a read that may block (nothing is buffered).</summary>
     public Func<ValueTask>? BeforeBlockingRead { get; set; }
 
+    /// <summary>The buffer's size: what this reader holds in memory (it grows only to the largest message).</summary>
+    public int Capacity => _buffer.Length;
+
     /// <summary>Whether bytes are already buffered, i.e. the next message may arrive without waiting.</summary>
     public bool HasBufferedData => _end > _start;
 
@@ -80,7 +83,7 @@ internal sealed class MessageReader
 
         if (_buffer.Length < count)
         {
-            Array.Resize(ref _buffer, Math.Max(count, _buffer.Length * 2));
+            Array.Resize(ref _buffer, (int)Math.Min(Array.MaxLength, Math.Max(count, (long)_buffer.Length * 2)));
         }
 
         while (_end < count)

@@ -12,7 +12,19 @@ internal sealed class MessageWriter
 
     public MessageWriter(Stream stream) => _stream = stream;
 
+    /// <summary>
+    /// How much a relay batches before it flushes, whatever is still to come: the bound on what one direction of a
+    /// session buffers (plus one message).
+    /// </summary>
+    public const int BatchBytes = 64 * 1024;
+
     public bool HasPendingData => _length > 0;
+
+    /// <summary>The bytes batched and not yet written.</summary>
+    public int PendingBytes => _length;
+
+    /// <summary>The buffer's size: what this writer holds in memory.</summary>
+    public int Capacity => _buffer.Length;
 
     /// <summary>Appends a typed message.</summary>
     public void Write(byte type, ReadOnlySpan<byte> payload)
@@ -51,7 +63,14 @@ internal sealed class MessageWriter
     {
         if (_buffer.Length - _length < count)
         {
-            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + count));
+            // Grown in long arithmetic: doubling a buffer past 1 GiB must not overflow into a negative size.
+            var needed = (long)_length + count;
+            if (needed > Array.MaxLength)
+            {
+                throw new InvalidDataException($"A protocol batch of {needed} bytes is larger than a buffer can hold.");
+            }
+
+            Array.Resize(ref _buffer, (int)Math.Min(Array.MaxLength, Math.Max((long)_buffer.Length * 2, needed)));
         }
 
         var span = _buffer.AsSpan(_length, count);

@@ -32,6 +32,8 @@ internal sealed class ClientSession : IAsyncDisposable
     private byte[]? _heldCompletion;
     private volatile string? _closeReason;
     private volatile bool _backendLost;
+    private MessageReader? _clientReader;
+    private MessageWriter? _clientWriter;
     private bool _fatalRelayed;
     private int _disposed;
 
@@ -63,6 +65,9 @@ internal sealed class ClientSession : IAsyncDisposable
             await DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>The bytes the session holds in its relay buffers (both directions), for the emulator's memory accounting.</summary>
+    public long BufferedBytes => (_clientWriter?.Capacity ?? 0) + (_clientReader?.Capacity ?? 0) + (_backend is { } b ? b.Writer.Capacity + b.Reader.Capacity : 0);
 
     /// <summary>Closes the socket of a connection that has not logged in (the pending-connection limit evicts the oldest).</summary>
     public void Abort() => _client.Dispose();
@@ -253,6 +258,7 @@ internal sealed class ClientSession : IAsyncDisposable
             null, _server.MaxConnectionAge, Timeout.InfiniteTimeSpan);
 
         var backend = _backend!;
+        (_clientReader, _clientWriter) = (reader, writer);
         reader.BeforeBlockingRead = () => new ValueTask(FlushBackendAsync(cancellationToken));
         backend.Reader.BeforeBlockingRead = () => writer.FlushAsync(cancellationToken);
         var toBackend = PumpClientToBackendAsync(reader, cancellationToken);
@@ -519,7 +525,8 @@ internal sealed class ClientSession : IAsyncDisposable
                     break;
             }
 
-            if (message.Type is ProtocolCodes.Sync or ProtocolCodes.Flush or ProtocolCodes.Query && !reader.HasBufferedData)
+            if (message.Type is ProtocolCodes.Sync or ProtocolCodes.Flush or ProtocolCodes.Query && !reader.HasBufferedData
+                || backend.PendingBytes >= MessageWriter.BatchBytes)
             {
                 await backend.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -672,7 +679,9 @@ internal sealed class ClientSession : IAsyncDisposable
                     break;
             }
 
-            if (!reader.HasBufferedData)
+            // Flush when the backend has nothing more ready, and at every batch: awaiting the client's socket is the
+            // back-pressure that makes a slow reader slow the backend down instead of filling the emulator's memory.
+            if (!reader.HasBufferedData || client.PendingBytes >= MessageWriter.BatchBytes)
             {
                 await client.FlushAsync(cancellationToken).ConfigureAwait(false);
             }

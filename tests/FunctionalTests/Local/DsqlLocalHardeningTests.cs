@@ -216,6 +216,44 @@ public sealed class DsqlLocalHardeningTests
         Assert.Equal("410", await BackendScalarAsync(fast, "SHOW max_connections"));
     }
 
+    [Fact]
+    public async Task Multi_gigabyte_result_to_a_client_that_does_not_read_keeps_the_relay_buffers_bounded()
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { NoTls = true });
+        await using var client = await RawClient.ConnectAsync(server.Port);
+        await client.SendStartupAsync("admin");
+        Assert.Equal((byte)'R', (await client.ReadAsync()).Type);
+        client.Writer.Write((byte)'p', b => b.CString(server.GenerateAuthToken()));
+        await client.Writer.FlushAsync();
+        while ((await client.ReadAsync()).Type != (byte)'Z')
+        {
+        }
+
+        // About 3 GB of rows; the client never reads them.
+        client.Writer.Write((byte)'Q', b => b.CString("SELECT repeat('x', 1000) FROM generate_series(1, 3000000)"));
+        await client.Writer.FlushAsync();
+
+        // Either the backend ends up waiting for the emulator to take its output (back-pressure reached PostgreSQL), or
+        // the emulator has buffered far more than it should: whichever comes first, the buffers are then measured.
+        const long bound = 4L * 1024 * 1024;
+        await using var backend = new NpgsqlConnection(server.BackendConnectionString + ";Pooling=false");
+        await backend.OpenAsync();
+        await using var waiting = new NpgsqlCommand(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%generate_series(1, 3000000)%' AND wait_event = 'ClientWrite' AND pid <> pg_backend_pid()", backend);
+        for (var i = 0; i < 1200 && server.RelayBufferedBytes <= bound; i++)
+        {
+            if ((long)(await waiting.ExecuteScalarAsync())! > 0)
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(1L, (long)(await waiting.ExecuteScalarAsync())!);
+        Assert.InRange(server.RelayBufferedBytes, 0, bound);
+    }
+
     private static async Task<object?> BackendScalarAsync(DsqlLocalServer server, string sql)
     {
         await using var connection = new NpgsqlConnection(server.BackendConnectionString);
