@@ -174,10 +174,10 @@ internal static class ConnectionStringParser
         switch (name.ToLowerInvariant())
         {
             case "region":
-                result.Region = value;
+                result.Region = NotEmpty(value, name);
                 return;
             case "profile":
-                result.Profile = value;
+                result.Profile = NotEmpty(value, name);
                 return;
             case "token_duration_secs":
                 result.TokenDuration = ParseTokenDuration(value, "token_duration_secs");
@@ -244,6 +244,7 @@ internal static class ConnectionStringParser
     private static ParsedConnectionString ParseKeywords(string text)
     {
         var result = new ParsedConnectionString();
+        RefuseEmptyDsqlSettings(text);
         DbConnectionStringBuilder generic;
         try
         {
@@ -260,10 +261,10 @@ internal static class ConnectionStringParser
             switch (Normalize(key))
             {
                 case "region":
-                    result.Region = value;
+                    result.Region = NotEmpty(value, key);
                     continue;
                 case "profile":
-                    result.Profile = value;
+                    result.Profile = NotEmpty(value, key);
                     continue;
                 case "tokendurationsecs" or "tokenduration":
                     result.TokenDuration = ParseTokenDuration(value, key);
@@ -373,6 +374,29 @@ internal static class ConnectionStringParser
         catch (ArgumentException)
         {
             return false;
+        }
+    }
+
+    // An empty value is a mistake (an unset variable in a template such as '?profile=${PROFILE}'), never "not given":
+    // treating it as absent would sign with a different identity or region than the one the user meant.
+    private static string NotEmpty(string value, string setting)
+        => value.Trim().Length > 0
+            ? value.Trim()
+            : throw new ArgumentException(
+                $"The connection string's '{setting}' setting is empty. Give a value (for example region=us-east-1 or profile=dev) or remove the setting "
+                + "to use the default (the endpoint's region; the default AWS credential chain).",
+                "hostClusterIdOrConnectionString");
+
+    // DbConnectionStringBuilder silently drops a keyword whose value is empty, so look at the text itself.
+    private static void RefuseEmptyDsqlSettings(string text)
+    {
+        foreach (var pair in text.Split(';'))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0 && Normalize(pair[..equals].Trim()) is "region" or "profile")
+            {
+                NotEmpty(pair[(equals + 1)..], pair[..equals].Trim());
+            }
         }
     }
 

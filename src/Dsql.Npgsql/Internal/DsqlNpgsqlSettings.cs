@@ -33,12 +33,14 @@ internal static class DsqlNpgsqlSettings
             }
         }
 
-        // Explicit options win; then whatever the builder already said; then DSQL's defaults.
+        // Explicit options win; then whatever the builder already said; then DSQL's defaults. VerifyFull for every host, not
+        // only *.dsql*.on.aws: behind a CNAME, a private DNS name or an IP, Npgsql's Prefer would check no certificate and
+        // fall back to plain text, sending the IAM token unencrypted.
         if (options.SslMode is { } sslMode)
         {
             target.SslMode = sslMode;
         }
-        else if (!explicitlySet.Contains("SSL Mode") && options.IsDsqlEndpoint)
+        else if (!explicitlySet.Contains("SSL Mode"))
         {
             target.SslMode = SslMode.VerifyFull;
         }

@@ -207,6 +207,10 @@ public class DsqlConnectionOptionsParseTests
         { "my host.example.com", "us-east-1", typeof(ArgumentException), "not a host name" },
         { "Host=a;Host Name=b;", null, typeof(ArgumentException), "'host name'" },
         { "Host='unterminated", null, typeof(FormatException), "malformed" },
+        { "postgresql://admin@" + Endpoint + "/postgres?region=", null, typeof(ArgumentException), "'region' setting is empty" },
+        { "postgresql://admin@" + Endpoint + "/postgres?profile=", null, typeof(ArgumentException), "'profile' setting is empty" },
+        { "Host=" + Endpoint + ";Region=", null, typeof(ArgumentException), "'Region' setting is empty" },
+        { "Host=" + Endpoint + ";Profile= ", null, typeof(ArgumentException), "'Profile' setting is empty" },
     };
 
     [Theory]

@@ -20,12 +20,12 @@ public class DsqlNpgsqlSettingsTests
     }
 
     [Fact]
-    public void Non_dsql_host_keeps_npgsqls_tls_defaults_but_gets_the_pool_defaults()
+    public void Non_dsql_host_gets_VerifyFull_without_direct_negotiation_and_the_pool_defaults()
     {
         var settings = DsqlConnectionOptions.Parse("Host=127.0.0.1;Port=15432", "us-east-1").ToNpgsqlConnectionStringBuilder();
 
         Assert.Equal(
-            $"Host=127.0.0.1;Port=15432;Username=admin;Database=postgres;" +
+            $"Host=127.0.0.1;Port=15432;Username=admin;Database=postgres;SSL Mode=VerifyFull;" +
             $"Connection Lifetime=3300;Application Name={DsqlConnectionOptions.DefaultApplicationName};No Reset On Close=True;Enlist=False",
             settings.ConnectionString);
     }
@@ -139,5 +139,17 @@ public class DsqlNpgsqlSettingsTests
         Assert.Equal(3, settings.MaxPoolSize);
         Assert.True(settings.NoResetOnClose);
         Assert.Null(settings.Password);
+    }
+
+    [Theory]
+    [InlineData("Host=db.internal.example.com;Username=admin")]
+    [InlineData("Host=10.0.0.12;Username=admin")]
+    [InlineData("Host=localhost;Port=15432")]
+    [InlineData("my-cluster.example.com")]
+    public void Every_host_defaults_to_VerifyFull_unless_a_mode_is_chosen(string source)
+    {
+        Assert.Equal(SslMode.VerifyFull, DsqlConnectionOptions.Parse(source, "us-east-1").ToNpgsqlConnectionStringBuilder().SslMode);
+        Assert.Equal(SslMode.Require, DsqlConnectionOptions.Parse(source + (source.Contains('=') ? ";SSL Mode=Require" : ""), "us-east-1")
+            .WithSslMode(SslMode.Require).ToNpgsqlConnectionStringBuilder().SslMode);
     }
 }

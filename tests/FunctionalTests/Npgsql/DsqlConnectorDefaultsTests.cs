@@ -1,0 +1,68 @@
+using System.Security.Authentication;
+using Amazon.Runtime;
+using Dsql.Npgsql;
+using EFCore.Dsql.FunctionalTests.Infrastructure;
+using Npgsql;
+
+namespace EFCore.Dsql.FunctionalTests.Npgsql;
+
+/// <summary>
+/// The connector's TLS and setting defaults against Dsql.Local (TLS with its own root certificate, IAM on): every host
+/// gets VerifyFull unless a mode is chosen, and empty region/profile settings are refused.
+/// </summary>
+[Collection(DsqlLocalCollection.Name)]
+public sealed class DsqlConnectorDefaultsTests(DsqlLocalFixture fixture)
+{
+    private DsqlConnectionOptions Options(string source)
+        => DsqlConnectionOptions.Parse(source, fixture.Region)
+            .WithCredentials(new BasicAWSCredentials(fixture.Credential.AccessKeyId, fixture.Credential.SecretAccessKey));
+
+    [Fact]
+    public async Task A_non_DSQL_host_name_gets_VerifyFull_by_default_and_connects_when_the_root_is_trusted()
+    {
+        var options = Options($"Host={fixture.Endpoint};Port={fixture.Port};Root Certificate={fixture.Server.RootCertificatePath}");
+        await using var dataSource = DsqlDataSource.Create(options);
+        await using var connection = await dataSource.OpenConnectionAsync();
+
+        Assert.Equal(SslMode.VerifyFull, new NpgsqlConnectionStringBuilder(connection.ConnectionString).SslMode);
+        Assert.Equal("admin", connection.UserName);
+    }
+
+    [Fact]
+    public async Task An_IP_address_gets_VerifyFull_by_default_so_a_certificate_for_another_name_is_refused_before_the_token_is_sent()
+    {
+        // The emulator's certificate names localhost, not 127.0.0.1: Npgsql's Prefer (the old default) would have accepted it unchecked.
+        var options = Options($"Host=127.0.0.1;Port={fixture.Port};Root Certificate={fixture.Server.RootCertificatePath}");
+        await using var dataSource = DsqlDataSource.Create(options);
+
+        var ex = await Assert.ThrowsAnyAsync<Exception>(async () => await dataSource.OpenConnectionAsync());
+
+        Assert.True(Find<AuthenticationException>(ex) is not null, ex.ToString());
+    }
+
+    [Theory]
+    [InlineData("postgresql://admin@localhost:{0}/postgres?region=", "'region' setting is empty")]
+    [InlineData("postgresql://admin@localhost:{0}/postgres?profile=", "'profile' setting is empty")]
+    [InlineData("Host=localhost;Port={0};Region=", "'Region' setting is empty")]
+    [InlineData("Host=localhost;Port={0};Profile=", "'Profile' setting is empty")]
+    public void An_empty_region_or_profile_is_refused_instead_of_silently_using_another_identity(string template, string message)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => DsqlConnectionOptions.Parse(string.Format(template, fixture.Port)));
+
+        Assert.Contains(message, ex.Message);
+    }
+
+    private static T? Find<T>(Exception? ex)
+        where T : Exception
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is T found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+}
