@@ -12,7 +12,7 @@ namespace Dsql.Benchmarks;
 /// Goodput of an OCC-heavy workload: 16 workers each increment one hot row 10 times in REPEATABLE READ transactions
 /// (the conflicts DSQL reports as 40001/OC000; PostgreSQL reports 40001 as well) through
 /// <c>ExecuteInNewContextAsync</c>. Compares, in one run on the same server: <c>UseAuroraDsql</c>'s default
-/// <see cref="DsqlRetryingExecutionStrategy"/> (full jitter 10 ms to 1 s, 30 s budget), EF Core's default retrying
+/// <see cref="DsqlRetryingExecutionStrategy"/> (full jitter 10 ms to 1 s, 60 s budget), EF Core's default retrying
 /// strategy (Npgsql's <c>EnableRetryOnFailure()</c>: 6 retries, exponential from ~1 s), and the AWS connectors' OCC
 /// policy (3 retries, 100 ms doubling to 5 s). One operation = the whole workload (160 commits); commits per second =
 /// 160 / mean time. Units that give up are counted in <c>GaveUp</c> (they lower goodput: their increment is lost).

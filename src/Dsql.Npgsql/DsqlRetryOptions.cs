@@ -12,11 +12,11 @@ namespace Dsql.Npgsql;
 /// </remarks>
 public sealed record DsqlRetryOptions
 {
-    /// <summary>The default limit on retries: 100 (a backstop; the time budget normally ends retrying first).</summary>
-    public const int DefaultMaxRetryCount = 100;
+    /// <summary>The default limit on retries: 200 (a backstop; the time budget normally ends retrying first).</summary>
+    public const int DefaultMaxRetryCount = 200;
 
-    /// <summary>The default time budget: 30 seconds from the start of the first attempt.</summary>
-    public static readonly TimeSpan DefaultMaxRetryDuration = TimeSpan.FromSeconds(30);
+    /// <summary>The default time budget: 60 seconds from the start of the first attempt.</summary>
+    public static readonly TimeSpan DefaultMaxRetryDuration = TimeSpan.FromSeconds(60);
 
     /// <summary>The default base delay: 10 ms (the first retry waits up to 10 ms, the next up to 20 ms, and so on).</summary>
     public static readonly TimeSpan DefaultBaseDelay = TimeSpan.FromMilliseconds(10);

@@ -18,7 +18,7 @@ namespace Microsoft.EntityFrameworkCore;
 /// An <see cref="IExecutionStrategy"/> for Aurora DSQL: retries a whole unit of work when DSQL reports an
 /// optimistic-concurrency conflict (SQLSTATE <c>40001</c>, <c>OC000</c>/<c>OC001</c> anywhere in the exception chain)
 /// or a transient connection failure, waiting a full-jitter exponential backoff measured in milliseconds, for up to
-/// 30 seconds (with a count as a backstop).
+/// 60 seconds (with a count as a backstop).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -42,10 +42,10 @@ namespace Microsoft.EntityFrameworkCore;
 /// </remarks>
 public class DsqlRetryingExecutionStrategy : ExecutionStrategy
 {
-    /// <summary>The default limit on retries: 100, a backstop behind the time budget (<see cref="DsqlRetryOptions.DefaultMaxRetryCount"/>).</summary>
+    /// <summary>The default limit on retries: 200, a backstop behind the time budget (<see cref="DsqlRetryOptions.DefaultMaxRetryCount"/>).</summary>
     public new const int DefaultMaxRetryCount = DsqlRetryOptions.DefaultMaxRetryCount;
 
-    /// <summary>The default time budget: no retry starts 30 seconds after the first attempt began.</summary>
+    /// <summary>The default time budget: no retry starts 60 seconds after the first attempt began.</summary>
     public static readonly TimeSpan DefaultMaxRetryDuration = DsqlRetryOptions.DefaultMaxRetryDuration;
 
     /// <summary>The default base delay: 10 ms (the first retry waits between 0 and 10 ms, the next up to 20 ms, and so on).</summary>

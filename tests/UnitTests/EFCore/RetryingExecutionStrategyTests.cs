@@ -136,12 +136,12 @@ public class RetryingExecutionStrategyTests
     }
 
     [Fact]
-    public void Default_budget_is_thirty_seconds_with_a_count_of_one_hundred_as_a_backstop()
+    public void Default_budget_is_sixty_seconds_with_a_count_of_two_hundred_as_a_backstop()
     {
         using var context = new DbContext(TestEndpoints.Options());
 
         var strategy = Assert.IsType<DsqlRetryingExecutionStrategy>(context.Database.CreateExecutionStrategy());
-        Assert.Equal((TimeSpan.FromSeconds(30), 100), (strategy.MaxRetryDuration, strategy.MaxRetryCount));
+        Assert.Equal((TimeSpan.FromSeconds(60), 200), (strategy.MaxRetryDuration, strategy.MaxRetryCount));
         Assert.Equal((TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(1)), (strategy.BaseDelay, strategy.MaxRetryDelay));
     }
 
@@ -179,9 +179,9 @@ public class RetryingExecutionStrategyTests
         Assert.Equal("MaxRetryCount", Assert.Throws<ArgumentOutOfRangeException>(() => new DsqlRetryOptions { MaxRetryCount = -1 }.Validated()).ParamName);
         Assert.Equal("MaxDelay", Assert.Throws<ArgumentOutOfRangeException>(
             () => new DsqlRetryOptions { BaseDelay = TimeSpan.FromSeconds(2), MaxDelay = TimeSpan.FromSeconds(1) }.Validated()).ParamName);
-        Assert.True(DsqlRetryOptions.Default.MayRetry(99, TimeSpan.FromSeconds(29)));
-        Assert.False(DsqlRetryOptions.Default.MayRetry(100, TimeSpan.Zero));
-        Assert.False(DsqlRetryOptions.Default.MayRetry(0, TimeSpan.FromSeconds(30)));
+        Assert.True(DsqlRetryOptions.Default.MayRetry(199, TimeSpan.FromSeconds(59)));
+        Assert.False(DsqlRetryOptions.Default.MayRetry(200, TimeSpan.Zero));
+        Assert.False(DsqlRetryOptions.Default.MayRetry(0, TimeSpan.FromSeconds(60)));
     }
 
     [Fact]
