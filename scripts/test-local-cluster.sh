@@ -41,9 +41,11 @@ if [ -z "$port" ]; then
 fi
 echo "test-local-cluster: Dsql.Local (pid $emulator_pid) answers as $endpoint on 127.0.0.1:$port"
 
-# Only the emulator's throw-away identity: nothing from the caller's AWS set-up may reach it.
-env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_SHARED_CREDENTIALS_FILE -u AWS_CONFIG_FILE -u AWS_DEFAULT_REGION -u CLUSTER_IAM_ARN \
+# Only the emulator's throw-away identity (and the IAM ARN the emulator assumes for that key, so the role tests map a
+# non-admin role with AWS IAM GRANT): nothing from the caller's AWS set-up may reach it.
+env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_SHARED_CREDENTIALS_FILE -u AWS_CONFIG_FILE -u AWS_DEFAULT_REGION \
   CLUSTER_ENDPOINT="$endpoint" CLUSTER_TUNNEL="127.0.0.1:$port" AWS_REGION=us-east-1 \
+  CLUSTER_IAM_ARN="arn:aws:iam::000000000000:user/AKIDSQLLOCALEXAMPLE1" \
   AWS_ACCESS_KEY_ID=AKIDSQLLOCALEXAMPLE1 AWS_SECRET_ACCESS_KEY='dsql+local/throw-away/secret/not-for-production' \
   INTEGRATION_RESULTS_DIR="${INTEGRATION_RESULTS_DIR:-artifacts/test-results/integration}" \
   bash scripts/test-cluster.sh "$@"

@@ -69,7 +69,7 @@ public sealed class PostgresTarget(Infrastructure.PostgresFixture fixture)
 
     // The application name keeps test classes apart: equal options share one data source process-wide (by design).
     public string ConnectionString(int maxPoolSize = 100, string applicationName = "efcore-dsql-tests")
-        => new NpgsqlConnectionStringBuilder(fixture.Instance.ConnectionString)
+        => new NpgsqlConnectionStringBuilder(fixture.TcpConnectionString)
         {
             SslMode = SslMode.Disable, MaxPoolSize = maxPoolSize, ApplicationName = applicationName,
         }.ConnectionString;
