@@ -90,5 +90,6 @@ public sealed class LeaseLockTests(PostgresFixture fixture) : IDisposable
         => new(new DbContextOptionsBuilder()
             .UseAuroraDsql(_dataSource, dsql => dsql.Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", _schema)))
             .UseMigrationsOptions(options)
+            .ConfigureWarnings(global::EFCore.Dsql.FunctionalTests.EFCore.TestWarnings.Configure)
             .Options);
 }

@@ -33,7 +33,8 @@ internal static class ShopDatabase
                     dsql.DisableRetryOnFailure();
                 }
             })
-            .UseMigrationsOptions(options ?? DsqlMigrationsOptions.Default);
+            .UseMigrationsOptions(options ?? DsqlMigrationsOptions.Default)
+            .ConfigureWarnings(global::EFCore.Dsql.FunctionalTests.EFCore.TestWarnings.Configure);
         if (interceptors.Length > 0)
         {
             builder.AddInterceptors(interceptors);

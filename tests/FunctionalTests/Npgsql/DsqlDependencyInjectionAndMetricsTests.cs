@@ -64,6 +64,7 @@ public sealed class DsqlDependencyInjectionAndMetricsTests(DsqlLocalFixture emul
 
         await using var context = new DbContext(new DbContextOptionsBuilder()
             .UseAuroraDsql(ConnectionString, dsql => dsql.AwsOptions(AwsOptions))
+            .ConfigureWarnings(global::EFCore.Dsql.FunctionalTests.EFCore.TestWarnings.Configure)
             .Options);
         var read = $"SELECT n FROM {table} WHERE id = 1";
         var write = $"UPDATE {table} SET n = n + 10 WHERE id = 1";
