@@ -13,7 +13,12 @@ namespace EFCore.Dsql.FunctionalTests.Sample;
 public sealed class BlogSampleFactory : WebApplicationFactory<BlogContext>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
-        => builder.UseSetting("DSQL_ENDPOINT", ""); // never a real cluster from the developer's environment
+        => builder
+            .UseSetting("DSQL_ENDPOINT", "") // never a real cluster from the developer's environment
+            // The test process builds many differently configured contexts before this one; EF counts their service
+            // providers process-wide, so log its warning here as every other test context does.
+            .ConfigureServices(services => services.ConfigureDbContext<BlogContext>(
+                options => options.ConfigureWarnings(global::EFCore.Dsql.FunctionalTests.EFCore.TestWarnings.Configure)));
 }
 
 public sealed class BlogSampleTests(BlogSampleFactory factory) : IClassFixture<BlogSampleFactory>

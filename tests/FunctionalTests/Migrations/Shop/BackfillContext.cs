@@ -17,6 +17,7 @@ public sealed class BackfillContext(DbContextOptions<BackfillContext> options) :
             .UseAuroraDsql(dataSource, dsql => dsql
                 .DisableRetryOnFailure()
                 .Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", Schema)))
+            .ConfigureWarnings(global::EFCore.Dsql.FunctionalTests.EFCore.TestWarnings.Configure)
             .Options);
 
     /// <summary>The target model of <see cref="AddReadingRank" />, as its scaffolded designer file would build it.</summary>

@@ -14,6 +14,7 @@ public sealed class RefusedContext(DbContextOptions<RefusedContext> options) : D
             .UseAuroraDsql(dataSource, dsql => dsql
                 .DisableRetryOnFailure()
                 .Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", "refused")))
+            .ConfigureWarnings(global::EFCore.Dsql.FunctionalTests.EFCore.TestWarnings.Configure)
             .Options);
 }
 
