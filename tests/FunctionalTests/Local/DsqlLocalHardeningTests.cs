@@ -189,13 +189,7 @@ public sealed class DsqlLocalHardeningTests
     {
         await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { NoTls = true });
         await using var client = await RawClient.ConnectAsync(server.Port);
-        await client.SendStartupAsync("admin");
-        Assert.Equal((byte)'R', (await client.ReadAsync()).Type);
-        client.Writer.Write((byte)'p', b => b.CString(server.GenerateAuthToken()));
-        await client.Writer.FlushAsync();
-        while ((await client.ReadAsync()).Type != (byte)'Z')
-        {
-        }
+        await client.LoginAsync("admin", server.GenerateAuthToken());
 
         // A Query whose length field claims less than its own four bytes.
         await client.Stream.WriteAsync(new byte[] { (byte)'Q', 0, 0, 0, 2 });
@@ -221,13 +215,7 @@ public sealed class DsqlLocalHardeningTests
     {
         await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { NoTls = true });
         await using var client = await RawClient.ConnectAsync(server.Port);
-        await client.SendStartupAsync("admin");
-        Assert.Equal((byte)'R', (await client.ReadAsync()).Type);
-        client.Writer.Write((byte)'p', b => b.CString(server.GenerateAuthToken()));
-        await client.Writer.FlushAsync();
-        while ((await client.ReadAsync()).Type != (byte)'Z')
-        {
-        }
+        await client.LoginAsync("admin", server.GenerateAuthToken());
 
         // About 3 GB of rows; the client never reads them.
         client.Writer.Write((byte)'Q', b => b.CString("SELECT repeat('x', 1000) FROM generate_series(1, 3000000)"));
@@ -302,6 +290,18 @@ public sealed class DsqlLocalHardeningTests
             BinaryPrimitives.WriteInt32BigEndian(framed, framed.Length);
             packet.CopyTo(framed, 4);
             await Stream.WriteAsync(framed);
+        }
+
+        /// <summary>Logs in with <paramref name="password"/> and reads up to the first ReadyForQuery.</summary>
+        public async Task LoginAsync(string user, string password)
+        {
+            await SendStartupAsync(user);
+            Assert.Equal((byte)'R', (await ReadAsync()).Type);
+            Writer.Write((byte)'p', b => b.CString(password));
+            await Writer.FlushAsync();
+            while ((await ReadAsync()).Type != (byte)'Z')
+            {
+            }
         }
 
         public async Task SendSslRequestAsync()
