@@ -230,7 +230,7 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
             return await _pipeline.ExecuteAsync(
                 static (ctx, s) => s.RetryState.TakeReplay() is { } replay
                     ? ValueTask.FromException<TResult>(replay)
-                    : new ValueTask<TResult>(s.Strategy.AttemptAsync(s.State, s.Operation, s.Verify, s.RetryState, ctx.CancellationToken)),
+                    : s.Strategy.AttemptAsync(s.State, s.Operation, s.Verify, s.RetryState, ctx.CancellationToken),
                 context,
                 (Strategy: this, State: state, Operation: operation, Verify: verifySucceeded, RetryState: retryState)).ConfigureAwait(false);
         }
@@ -270,61 +270,40 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
     internal static TimeSpan FullJitter(int retry, TimeSpan baseDelay, TimeSpan maxDelay, double random)
         => DsqlRetryOptions.FullJitter(retry, baseDelay, maxDelay, random);
 
+    // The sync attempt is the async one run with delegates that complete synchronously: it never waits on anything.
     private TResult Attempt<TState, TResult>(
         TState state,
         Func<DbContext, TState, TResult> operation,
         Func<DbContext, TState, ExecutionResult<TResult>>? verifySucceeded,
         RetryState retryState)
     {
-        var context = Dependencies.CurrentContext.Context;
-        try
-        {
-            Current = this;
-            return operation(context, state);
-        }
-        catch (Exception ex) when (DsqlRetryTelemetry.Observe(ex, DsqlFailureClassifier.Classify(ex, _additionalSqlStates)))
-        {
-            throw;
-        }
-        catch (Exception ex) when (verifySucceeded is not null && ShouldVerifySuccessOn(ex))
-        {
-            Current = null;
-            ExecutionResult<TResult> verified;
-            try
-            {
-                Current = this;
-                verified = verifySucceeded(context, state);
-            }
-            catch (Exception verifyFailure)
-            {
-                // We cannot tell whether the unit took effect: surface the failure instead of risking a double apply.
-                retryState.Stop = true;
-                throw new InvalidOperationException(DsqlStrings.VerificationFailed(DsqlFailureClassifier.Describe(ex)), new AggregateException(ex, verifyFailure));
-            }
-
-            if (verified.IsSuccessful)
-            {
-                return verified.Result;
-            }
-
-            throw;
-        }
-        catch (Exception ex) when (verifySucceeded is null && OutcomeUnknown(ex) is { } unknown)
-        {
-            retryState.Stop = true;
-            DsqlRetryTelemetry.GaveUp(ex, "outcome_unknown");
-            throw unknown;
-        }
-        finally
-        {
-            Current = null;
-        }
+        var attempt = AttemptCore(
+            (State: state, Operation: operation, Verify: verifySucceeded),
+            static (context, s, _) => new ValueTask<TResult>(s.Operation(context, s.State)),
+            verifySucceeded is null ? null : static (context, s, _) => new ValueTask<ExecutionResult<TResult>>(s.Verify!(context, s.State)),
+            retryState,
+            CancellationToken.None);
+        Debug.Assert(attempt.IsCompleted, "a synchronous attempt completes synchronously");
+        return attempt.GetAwaiter().GetResult();
     }
 
-    private async Task<TResult> AttemptAsync<TState, TResult>(
+    private ValueTask<TResult> AttemptAsync<TState, TResult>(
         TState state,
         Func<DbContext, TState, CancellationToken, Task<TResult>> operation,
         Func<DbContext, TState, CancellationToken, Task<ExecutionResult<TResult>>>? verifySucceeded,
+        RetryState retryState,
+        CancellationToken cancellationToken)
+        => AttemptCore(
+            (State: state, Operation: operation, Verify: verifySucceeded),
+            static (context, s, ct) => new ValueTask<TResult>(s.Operation(context, s.State, ct)),
+            verifySucceeded is null ? null : static (context, s, ct) => new ValueTask<ExecutionResult<TResult>>(s.Verify!(context, s.State, ct)),
+            retryState,
+            cancellationToken);
+
+    private async ValueTask<TResult> AttemptCore<TState, TResult>(
+        TState state,
+        Func<DbContext, TState, CancellationToken, ValueTask<TResult>> operation,
+        Func<DbContext, TState, CancellationToken, ValueTask<ExecutionResult<TResult>>>? verifySucceeded,
         RetryState retryState,
         CancellationToken cancellationToken)
     {
@@ -349,6 +328,7 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
             }
             catch (Exception verifyFailure)
             {
+                // We cannot tell whether the unit took effect: surface the failure instead of risking a double apply.
                 retryState.Stop = true;
                 throw new InvalidOperationException(DsqlStrings.VerificationFailed(DsqlFailureClassifier.Describe(ex)), new AggregateException(ex, verifyFailure));
             }
