@@ -71,9 +71,7 @@ public static class DsqlRetry
         DsqlRetryOptions? options = null,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(dataSource);
-        ArgumentNullException.ThrowIfNull(work);
-        options = (options ?? DsqlRetryOptions.Default).Validated();
+        options = Validated(dataSource, work, options);
         var clock = Stopwatch.StartNew();
         for (var retry = 0; ; retry++)
         {
@@ -115,9 +113,7 @@ public static class DsqlRetry
     /// <exception cref="DsqlCommitOutcomeUnknownException">The connection failed while the commit was in flight.</exception>
     public static TResult Execute<TResult>(NpgsqlDataSource dataSource, Func<NpgsqlConnection, TResult> work, DsqlRetryOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(dataSource);
-        ArgumentNullException.ThrowIfNull(work);
-        options = (options ?? DsqlRetryOptions.Default).Validated();
+        options = Validated(dataSource, work, options);
         var clock = Stopwatch.StartNew();
         for (var retry = 0; ; retry++)
         {
@@ -171,6 +167,13 @@ public static class DsqlRetry
         }
 
         return result;
+    }
+
+    private static DsqlRetryOptions Validated(NpgsqlDataSource dataSource, Delegate work, DsqlRetryOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(work);
+        return (options ?? DsqlRetryOptions.Default).Validated();
     }
 
     // Before the COMMIT, nothing has been applied: a conflict, a transient failure or even "server unavailable" is safe
