@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
@@ -8,7 +7,6 @@ using Amazon.Runtime;
 using Dsql.Local.Auth;
 using Dsql.Local.Backend;
 using Dsql.Local.Proxy;
-using Dsql.Local.Rules;
 using Dsql.Npgsql;
 using Microsoft.Extensions.Logging;
 using Npgsql;

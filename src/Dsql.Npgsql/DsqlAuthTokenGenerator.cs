@@ -1,6 +1,4 @@
 using Amazon;
-using Amazon.Runtime;
-using Dsql.Npgsql.Internal;
 
 namespace Dsql.Npgsql;
 

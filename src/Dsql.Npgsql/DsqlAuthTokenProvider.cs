@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using Amazon.Runtime;
-using Dsql.Npgsql.Internal;
-using Microsoft.Extensions.Logging;
-
 namespace Dsql.Npgsql;
 
 /// <summary>

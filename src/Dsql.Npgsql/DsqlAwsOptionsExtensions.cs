@@ -1,5 +1,4 @@
 using Amazon.Extensions.NETCore.Setup;
-using Dsql.Npgsql.Internal;
 
 namespace Dsql.Npgsql;
 

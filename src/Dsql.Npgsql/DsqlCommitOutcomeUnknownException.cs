@@ -1,6 +1,3 @@
-using Dsql.Npgsql.Internal;
-using Npgsql;
-
 namespace Dsql.Npgsql;
 
 /// <summary>

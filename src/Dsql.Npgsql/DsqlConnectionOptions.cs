@@ -1,10 +1,6 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Amazon;
-using Amazon.Runtime;
-using Dsql.Npgsql.Internal;
-using Npgsql;
 
 namespace Dsql.Npgsql;
 

@@ -1,2 +1,11 @@
+global using System.Data.Common;
+global using Dsql.Npgsql;
+global using Microsoft.EntityFrameworkCore.Diagnostics;
+global using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 global using Microsoft.EntityFrameworkCore.Dsql.Internal;
 global using Microsoft.EntityFrameworkCore.Infrastructure;
+global using Microsoft.EntityFrameworkCore.Metadata;
+global using Microsoft.EntityFrameworkCore.Migrations;
+global using Microsoft.EntityFrameworkCore.Storage;
+global using Microsoft.Extensions.DependencyInjection;
+global using Microsoft.Extensions.Logging;

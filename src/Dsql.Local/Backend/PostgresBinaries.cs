@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Dsql.Local.Backend;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Dsql.Local.Protocol;
 
 /// <summary>An error or notice as the protocol carries it: field code → value.</summary>

@@ -1,6 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
 using Dsql.Local.Auth;
-using Dsql.Local.Rules;
 
 namespace Dsql.Local.Proxy;
 

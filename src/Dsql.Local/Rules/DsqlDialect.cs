@@ -1,7 +1,4 @@
-using System.Globalization;
-using System.Text;
 using Dsql.Local.Rules.Grammar;
-using Dsql.Local.Sql;
 
 namespace Dsql.Local.Rules;
 

@@ -1,5 +1,3 @@
-using Dsql.Local.Protocol;
-
 namespace Dsql.Local.Rules;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Dsql.Local.Protocol;
-
 namespace Dsql.Local.Rules;
 
 /// <summary>DSQL's rules for a connection's start-up: who may log in, how, and to which database.</summary>

@@ -1,5 +1,4 @@
 using Dsql.Local.Backend;
-using Dsql.Local.Protocol;
 
 namespace Dsql.Local.Rules;
 

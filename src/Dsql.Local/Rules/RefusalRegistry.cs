@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using Dsql.Local.Protocol;
 
 namespace Dsql.Local.Rules;
 

@@ -1,5 +1,3 @@
-using Dsql.Local.Sql;
-
 namespace Dsql.Local.Rules;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Text;
-using Dsql.Local.Protocol;
-using Dsql.Local.Sql;
-
 namespace Dsql.Local.Rules;
 
 /// <summary>

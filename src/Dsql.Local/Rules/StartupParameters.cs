@@ -1,6 +1,3 @@
-using System.Text;
-using Dsql.Local.Protocol;
-
 namespace Dsql.Local.Rules;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Dsql.Local.Protocol;
-
 namespace Dsql.Local.Rules;
 
 /// <summary>What the dialect makes of one statement: its kind, a refusal, or the backend SQL that emulates it.</summary>

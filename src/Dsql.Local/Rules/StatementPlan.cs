@@ -1,5 +1,3 @@
-using Dsql.Local.Protocol;
-
 namespace Dsql.Local.Rules;
 
 /// <summary>What one client statement becomes on the backend, and how its answer is shaped on the way back.</summary>

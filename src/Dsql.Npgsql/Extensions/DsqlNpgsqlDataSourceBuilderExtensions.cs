@@ -1,6 +1,4 @@
 using Dsql.Npgsql;
-using Dsql.Npgsql.Internal;
-using Microsoft.Extensions.Logging;
 
 // Extension methods live in Npgsql's namespace so they appear wherever an NpgsqlDataSourceBuilder is in scope.
 // ReSharper disable once CheckNamespace

@@ -1,8 +1,5 @@
 using Amazon.Extensions.NETCore.Setup;
 using Dsql.Npgsql;
-using Dsql.Npgsql.Internal;
-using Microsoft.Extensions.Logging;
-using Npgsql;
 
 // ReSharper disable once CheckNamespace
 namespace Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,4 @@
 using System.Data.Common;
-using System.Globalization;
-using Npgsql;
 
 namespace Dsql.Npgsql.Internal;
 

@@ -1,5 +1,3 @@
-using Amazon.Runtime;
-
 namespace Dsql.Npgsql.Internal;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace Dsql.Npgsql.Internal;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 // ReSharper disable once CheckNamespace
 namespace Microsoft.EntityFrameworkCore.Diagnostics;
 

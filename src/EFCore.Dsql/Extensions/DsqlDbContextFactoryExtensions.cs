@@ -1,5 +1,3 @@
-using Microsoft.EntityFrameworkCore.Storage;
-
 // ReSharper disable once CheckNamespace
 namespace Microsoft.EntityFrameworkCore;
 

@@ -1,5 +1,3 @@
-using Dsql.Npgsql;
-
 namespace Microsoft.EntityFrameworkCore.Dsql.Internal;
 
 /// <summary>

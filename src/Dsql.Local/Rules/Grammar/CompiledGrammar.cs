@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Dsql.Local.Sql;
 
 namespace Dsql.Local.Rules.Grammar;
 

@@ -1,8 +1,5 @@
 using System.Collections.Concurrent;
-using System.Text;
 using System.Text.Json;
-using Dsql.Local.Protocol;
-using Dsql.Local.Sql;
 
 namespace Dsql.Local.Rules.Grammar;
 

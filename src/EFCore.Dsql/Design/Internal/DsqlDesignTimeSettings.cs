@@ -1,5 +1,4 @@
 using System.Globalization;
-using Dsql.Npgsql;
 using Microsoft.Extensions.Configuration;
 
 namespace Microsoft.EntityFrameworkCore.Dsql.Design.Internal;

@@ -1,7 +1,3 @@
-using System.Data.Common;
-using Dsql.Npgsql;
-using Microsoft.EntityFrameworkCore.Diagnostics;
-
 namespace Microsoft.EntityFrameworkCore.Dsql.Design.Internal;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Microsoft.EntityFrameworkCore.Diagnostics;
-using Microsoft.Extensions.Logging;
-
 namespace Microsoft.EntityFrameworkCore.Dsql.Diagnostics.Internal;
 
 /// <summary>Logs EFCore.Dsql events through EF Core's diagnostics pipeline.</summary>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Microsoft.EntityFrameworkCore.Diagnostics;
 using Dsql.Npgsql.Internal;
 
 namespace Microsoft.EntityFrameworkCore.Dsql.Diagnostics.Internal;

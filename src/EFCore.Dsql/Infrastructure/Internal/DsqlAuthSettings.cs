@@ -1,6 +1,5 @@
 using Amazon.Extensions.NETCore.Setup;
 using Amazon.Runtime;
-using Dsql.Npgsql;
 
 namespace Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 

@@ -1,9 +1,7 @@
 using System.Text;
 using Amazon.Extensions.NETCore.Setup;
 using Amazon.Runtime;
-using Dsql.Npgsql;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 
 namespace Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;

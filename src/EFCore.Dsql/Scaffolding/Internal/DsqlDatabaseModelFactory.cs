@@ -1,6 +1,3 @@
-using System.Data.Common;
-using Dsql.Npgsql;
-using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Scaffolding;
 using Microsoft.EntityFrameworkCore.Scaffolding.Metadata;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Scaffolding.Internal;

@@ -1,5 +1,3 @@
-using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
-using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Storage.Internal;
 
 namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;

@@ -1,7 +1,4 @@
-using System.Data.Common;
-using Dsql.Npgsql;
 using Dsql.Npgsql.Internal;
-using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 

@@ -1,9 +1,4 @@
 using System.Data;
-using System.Data.Common;
-using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
-using Microsoft.EntityFrameworkCore.Storage;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Storage.Internal;
 

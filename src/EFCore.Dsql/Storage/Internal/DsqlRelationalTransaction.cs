@@ -1,8 +1,4 @@
-using System.Data.Common;
-using Dsql.Npgsql;
 using Dsql.Npgsql.Internal;
-using Microsoft.EntityFrameworkCore.Diagnostics;
-using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 
