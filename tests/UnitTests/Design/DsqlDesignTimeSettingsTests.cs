@@ -1,7 +1,6 @@
 #pragma warning disable EF1001 // The settings reader is EFCore.Dsql's internal API.
 
 using Microsoft.EntityFrameworkCore.Dsql.Design.Internal;
-using Microsoft.Extensions.Configuration;
 
 namespace EFCore.Dsql.UnitTests.Design;
 

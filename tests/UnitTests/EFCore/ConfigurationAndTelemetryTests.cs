@@ -1,17 +1,10 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql internals on purpose
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Amazon;
 using Amazon.Extensions.NETCore.Setup;
-using Amazon.Runtime;
 using EFCore.Dsql.UnitTests.Npgsql;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
-using Microsoft.EntityFrameworkCore.Storage;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace EFCore.Dsql.UnitTests.EFCore;
 

@@ -1,9 +1,4 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql and Npgsql internals on purpose
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Storage;
-using Npgsql;
 
 namespace EFCore.Dsql.UnitTests.EFCore;
 

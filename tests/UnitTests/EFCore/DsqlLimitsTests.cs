@@ -3,8 +3,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Dsql.Local.Protocol;
-using Dsql.Local.Rules;
-using Dsql.Local.Sql;
 using EFCore.Dsql.TestUtilities;
 using Microsoft.EntityFrameworkCore.Dsql.Internal;
 

@@ -1,7 +1,5 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql and Npgsql internals on purpose
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Dsql.Metadata.Conventions;
-using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 
 namespace EFCore.Dsql.UnitTests.EFCore;

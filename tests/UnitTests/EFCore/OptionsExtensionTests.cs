@@ -1,12 +1,6 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql and Npgsql internals on purpose
-using Amazon.Runtime;
-using Dsql.Npgsql;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Internal;
-using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
-using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
-using Microsoft.EntityFrameworkCore.Infrastructure;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 
 namespace EFCore.Dsql.UnitTests.EFCore;

@@ -1,12 +1,7 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql and Npgsql internals on purpose
 using System.Net.Sockets;
-using Dsql.Npgsql;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Dsql.Npgsql.Internal;
-using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
-using Microsoft.EntityFrameworkCore.Storage;
-using Npgsql;
 
 namespace EFCore.Dsql.UnitTests.EFCore;
 

@@ -1,7 +1,4 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql and Npgsql internals on purpose
-using Amazon.Runtime;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace EFCore.Dsql.UnitTests.EFCore;
 

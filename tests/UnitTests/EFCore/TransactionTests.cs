@@ -1,6 +1,5 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql and Npgsql internals on purpose
 using System.Data;
-using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 
 namespace EFCore.Dsql.UnitTests.EFCore;
 

@@ -1,17 +1,9 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql and Npgsql internals on purpose
-using Amazon.Runtime;
-using Dsql.Npgsql;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 using Microsoft.EntityFrameworkCore.Dsql.Metadata.Conventions;
-using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
-using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata.Conventions.Infrastructure;
-using Microsoft.EntityFrameworkCore.Storage;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 
 namespace EFCore.Dsql.UnitTests.EFCore;

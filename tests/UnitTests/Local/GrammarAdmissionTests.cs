@@ -1,6 +1,4 @@
-using Dsql.Local.Rules;
 using Dsql.Local.Rules.Grammar;
-using Dsql.Local.Sql;
 
 namespace EFCore.Dsql.UnitTests.Local;
 

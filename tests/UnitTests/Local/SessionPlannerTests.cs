@@ -1,6 +1,4 @@
 using Dsql.Local.Protocol;
-using Dsql.Local.Rules;
-using Dsql.Local.Sql;
 
 namespace EFCore.Dsql.UnitTests.Local;
 

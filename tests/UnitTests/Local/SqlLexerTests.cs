@@ -1,5 +1,3 @@
-using Dsql.Local.Sql;
-
 namespace EFCore.Dsql.UnitTests.Local;
 
 public sealed class SqlLexerTests

@@ -1,10 +1,5 @@
 #pragma warning disable EF1001 // The tests exercise the internal migration services directly.
 
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Migrations;
-
 namespace EFCore.Dsql.UnitTests.Migrations;
 
 public class DsqlHistoryRepositoryTests

@@ -1,8 +1,5 @@
 #pragma warning disable EF1001 // The tests exercise the internal migration services directly.
 
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
-using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Migrations.Operations;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata.Internal;

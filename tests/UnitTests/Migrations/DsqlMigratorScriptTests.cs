@@ -1,10 +1,6 @@
 #pragma warning disable EF1001 // The tests exercise the internal migration services directly.
 
 using EFCore.Dsql.UnitTests.EFCore;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
-using Microsoft.EntityFrameworkCore.Migrations;
 
 namespace EFCore.Dsql.UnitTests.Migrations;
 

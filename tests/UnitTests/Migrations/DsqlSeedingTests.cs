@@ -1,11 +1,7 @@
 #pragma warning disable EF1001 // The tests exercise the internal migration services directly.
 
 using EFCore.Dsql.UnitTests.EFCore;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
-using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
-using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Migrations.Operations;
 
 namespace EFCore.Dsql.UnitTests.Migrations;

@@ -1,6 +1,3 @@
-using Amazon.Runtime;
-using Dsql.Npgsql;
-
 namespace EFCore.Dsql.UnitTests.Npgsql;
 
 /// <summary>Region and credential resolution from the AWS environment: variables and shared config/credentials files.</summary>

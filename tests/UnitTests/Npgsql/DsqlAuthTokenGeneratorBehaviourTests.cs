@@ -1,7 +1,3 @@
-using Amazon;
-using Amazon.Runtime;
-using Dsql.Npgsql;
-
 namespace EFCore.Dsql.UnitTests.Npgsql;
 
 public class DsqlAuthTokenGeneratorBehaviourTests

@@ -1,7 +1,4 @@
 using System.Text.Json;
-using Amazon;
-using Amazon.Runtime;
-using Dsql.Npgsql;
 
 namespace EFCore.Dsql.UnitTests.Npgsql;
 

@@ -1,11 +1,5 @@
 using System.Data.Common;
-using Amazon;
 using Amazon.Extensions.NETCore.Setup;
-using Amazon.Runtime;
-using Dsql.Npgsql;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace EFCore.Dsql.UnitTests.Npgsql;
 

@@ -1,6 +1,3 @@
-using Dsql.Npgsql;
-using Npgsql;
-
 namespace EFCore.Dsql.UnitTests.Npgsql;
 
 /// <summary>Forms whose region comes from the host or the string itself: no environment is consulted.</summary>

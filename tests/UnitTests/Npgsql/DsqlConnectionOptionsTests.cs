@@ -1,7 +1,3 @@
-using Amazon.Runtime;
-using Dsql.Npgsql;
-using Npgsql;
-
 namespace EFCore.Dsql.UnitTests.Npgsql;
 
 public class DsqlConnectionOptionsTests

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Amazon.Runtime;
-using Dsql.Npgsql;
 using Microsoft.Extensions.Logging;
 
 namespace EFCore.Dsql.UnitTests.Npgsql;
