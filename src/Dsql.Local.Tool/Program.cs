@@ -13,6 +13,7 @@ internal static class EmulatorProgram
     {
         var commandLine = new CommandLine();
         commandLine.Root.SetAction((result, _) => RunAsync(commandLine, result));
+        commandLine.Root.Subcommands.Add(new RecordCommand());
         // The emulator handles SIGINT/SIGTERM itself: it must stop its PostgreSQL, however long that takes.
         return commandLine.Root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Dsql.Local;
+using Dsql.Local.Conformance;
 using EFCore.Dsql.FunctionalTests.Infrastructure;
 using Xunit.Abstractions;
 

@@ -1,5 +1,5 @@
 using Dsql.Local;
-using EFCore.Dsql.FunctionalTests.Conformance;
+using Dsql.Local.Conformance;
 using EFCore.Dsql.FunctionalTests.Infrastructure;
 using Npgsql;
 

@@ -1,4 +1,4 @@
-namespace EFCore.Dsql.FunctionalTests.Conformance;
+namespace Dsql.Local.Conformance;
 
 /// <summary>
 /// The SQL of the two-session conflict cases, which our copy of the record leaves out (<c>"steps": null</c>); written

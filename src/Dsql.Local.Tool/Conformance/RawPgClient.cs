@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Dsql.Local.Protocol;
 
-namespace EFCore.Dsql.FunctionalTests.Conformance;
+namespace Dsql.Local.Conformance;
 
 /// <summary>
 /// A minimal PostgreSQL protocol client that reports what a driver hides: every command tag and error per statement,
@@ -25,31 +25,41 @@ internal sealed class RawPgClient : IAsyncDisposable
         _writer = new MessageWriter(stream);
     }
 
-    public static async Task<RawPgClient> ConnectAsync(string host, int port, string user, string password, bool tls)
+    /// <summary>Connects to a local server (the emulator), trusting whatever certificate it serves.</summary>
+    public static Task<RawPgClient> ConnectAsync(string host, int port, string user, string password, bool tls)
+        => ConnectAsync(host, port, user, password, "postgres", tls ? new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+        } : null, CancellationToken.None);
+
+    /// <summary>Connects and logs in with <paramref name="password"/>; TLS with <paramref name="tls"/> unless it is null.</summary>
+    public static async Task<RawPgClient> ConnectAsync(
+        string host, int port, string user, string password, string database, SslClientAuthenticationOptions? tls, CancellationToken cancellationToken)
     {
         var tcp = new TcpClient { NoDelay = true };
-        await tcp.ConnectAsync(host, port);
+        await tcp.ConnectAsync(host, port, cancellationToken);
         Stream stream = tcp.GetStream();
-        if (tls)
+        if (tls is not null)
         {
             var request = new byte[8];
             BinaryPrimitives.WriteInt32BigEndian(request, 8);
             BinaryPrimitives.WriteInt32BigEndian(request.AsSpan(4), 80877103);
-            await stream.WriteAsync(request);
+            await stream.WriteAsync(request, cancellationToken);
             var answer = new byte[1];
-            await stream.ReadExactlyAsync(answer);
+            await stream.ReadExactlyAsync(answer, cancellationToken);
             if (answer[0] != (byte)'S')
             {
                 throw new InvalidOperationException("The server declined TLS.");
             }
 
-            var ssl = new SslStream(stream, false, (_, _, _, _) => true);
-            await ssl.AuthenticateAsClientAsync("localhost");
+            var ssl = new SslStream(stream, false);
+            await ssl.AuthenticateAsClientAsync(tls, cancellationToken);
             stream = ssl;
         }
 
         var client = new RawPgClient(tcp, stream);
-        var startup = new PayloadBuilder().Int32(196608).CString("user").CString(user).CString("database").CString("postgres").Byte(0).ToArray();
+        var startup = new PayloadBuilder().Int32(196608).CString("user").CString(user).CString("database").CString(database).Byte(0).ToArray();
         var framed = new byte[startup.Length + 4];
         BinaryPrimitives.WriteInt32BigEndian(framed, framed.Length);
         startup.CopyTo(framed, 4);
@@ -57,7 +67,7 @@ internal sealed class RawPgClient : IAsyncDisposable
         await client._writer.FlushAsync();
         while (true)
         {
-            var message = await client._reader.ReadAsync(CancellationToken.None);
+            var message = await client._reader.ReadAsync(cancellationToken);
             switch ((char)message.Type)
             {
                 case 'R' when BinaryPrimitives.ReadInt32BigEndian(message.Payload.Span) == 3:
@@ -82,7 +92,7 @@ internal sealed class RawPgClient : IAsyncDisposable
         _writer.Write((byte)'S', ReadOnlySpan<byte>.Empty);
         await _writer.FlushAsync();
         var results = await ReadUntilReadyAsync();
-        return results.Count == 0 ? new StepResult(null, null, null, []) : results[^1];
+        return results.Count == 0 ? new StepResult(null, null, null, [], []) : results[^1];
     }
 
     /// <summary>Runs a (possibly multi-statement) query over the simple protocol; one result per answered statement.</summary>
@@ -97,6 +107,7 @@ internal sealed class RawPgClient : IAsyncDisposable
     {
         var results = new List<StepResult>();
         List<string> columns = [];
+        List<string?[]> rows = [];
         while (true)
         {
             var message = await _reader.ReadAsync(CancellationToken.None);
@@ -108,16 +119,22 @@ internal sealed class RawPgClient : IAsyncDisposable
                 case 'n':
                     columns = [];
                     break;
+                case 'D':
+                    rows.Add(ReadRow(message.Payload.Span));
+                    break;
                 case 'C':
-                    results.Add(new StepResult(Encoding.UTF8.GetString(message.Payload.Span).TrimEnd('\0'), null, null, columns));
+                    results.Add(new StepResult(Encoding.UTF8.GetString(message.Payload.Span).TrimEnd('\0'), null, null, columns, rows));
                     columns = [];
+                    rows = [];
                     break;
                 case 'I':
-                    results.Add(new StepResult("", null, null, []));
+                    results.Add(new StepResult("", null, null, [], []));
                     break;
                 case 'E':
                     var error = PgError.Parse(message.Payload.Span);
-                    results.Add(new StepResult(null, error.SqlState, error.Message, []));
+                    results.Add(new StepResult(null, error.SqlState, error.Message, [], []));
+                    columns = [];
+                    rows = [];
                     break;
                 case 'Z':
                     return results;
@@ -144,6 +161,24 @@ internal sealed class RawPgClient : IAsyncDisposable
         return columns;
     }
 
+    private static string?[] ReadRow(ReadOnlySpan<byte> payload)
+    {
+        var values = new string?[BinaryPrimitives.ReadInt16BigEndian(payload)];
+        var position = 2;
+        for (var i = 0; i < values.Length; i++)
+        {
+            var length = BinaryPrimitives.ReadInt32BigEndian(payload[position..]);
+            position += 4;
+            if (length >= 0)
+            {
+                values[i] = Encoding.UTF8.GetString(payload.Slice(position, length));
+                position += length;
+            }
+        }
+
+        return values;
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
@@ -160,8 +195,8 @@ internal sealed class RawPgClient : IAsyncDisposable
     }
 }
 
-/// <summary>One statement's answer: a command tag, or an error's SQLSTATE and message.</summary>
-internal sealed record StepResult(string? CommandTag, string? SqlState, string? Message, List<string> Columns)
+/// <summary>One statement's answer: a command tag (with the column names and text rows), or an error's SQLSTATE and message.</summary>
+internal sealed record StepResult(string? CommandTag, string? SqlState, string? Message, List<string> Columns, List<string?[]> Rows)
 {
     public bool IsError => SqlState is not null;
 
