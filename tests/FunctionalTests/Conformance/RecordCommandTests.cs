@@ -83,20 +83,13 @@ public sealed class RecordCommandTests
     [Fact]
     public async Task Record_with_an_endpoint_the_connector_cannot_parse_fails_with_its_message_and_writes_nothing()
     {
-        var work = Directory.CreateTempSubdirectory("dsql-record-bad-").FullName;
-        try
-        {
-            var result = await DotnetEfTool.RunAsync(
-                "dotnet", [DsqlLocalToolTests.ToolDll(), "record", "--endpoint", "mysql://admin@localhost/postgres", "--out", Path.Combine(work, "out")], work,
-                new Dictionary<string, string?>());
-            Assert.Equal(2, result.ExitCode);
-            Assert.Contains("dsql-local record: ", result.Output, StringComparison.Ordinal);
-            Assert.Contains("unsupported URI scheme", result.Output, StringComparison.Ordinal);
-            Assert.False(Directory.Exists(Path.Combine(work, "out")));
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
+        var outDirectory = Path.Combine(Path.GetTempPath(), "dsql-record-bad-" + Guid.NewGuid().ToString("N"));
+        var result = await DotnetEfTool.RunAsync(
+            "dotnet", [DsqlLocalToolTests.ToolDll(), "record", "--endpoint", "mysql://admin@localhost/postgres", "--out", outDirectory], RepositoryFiles.RepositoryRoot,
+            new Dictionary<string, string?>());
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("dsql-local record: ", result.Output, StringComparison.Ordinal);
+        Assert.Contains("unsupported URI scheme", result.Output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDirectory));
     }
 }
