@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
@@ -12,8 +13,11 @@ namespace Dsql.Local.Proxy;
 /// asking the session's <see cref="SessionPlanner"/> (DSQL's rules) what each statement becomes on the way in and what each
 /// error means on the way out.
 /// </summary>
-internal sealed class ClientSession : IAsyncDisposable
+internal sealed class ClientSession : IAsyncDisposable, IOccParticipant
 {
+    /// <summary>What an evicted transaction's backend session runs: its locks go, a fresh snapshot and savepoint take its place.</summary>
+    private const string EvictionSql = "ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ; " + SessionPlanner.SnapshotSql + "; " + SessionPlanner.SavepointSql;
+
     /// <summary>PostgreSQL's limit for a password packet (<c>PG_MAX_AUTH_TOKEN_LENGTH</c>); a DSQL token is a few KB.</summary>
     private const int MaxPasswordMessageLength = 65535;
 
@@ -36,6 +40,8 @@ internal sealed class ClientSession : IAsyncDisposable
     private MessageWriter? _clientWriter;
     private bool _fatalRelayed;
     private int _disposed;
+    private int _backendPid;
+    private volatile bool _answeringConflict;
 
     public ClientSession(ServerContext server, TcpClient client, CancellationToken serverStopping)
     {
@@ -237,8 +243,17 @@ internal sealed class ClientSession : IAsyncDisposable
             return null;
         }
 
-        _planner = new SessionPlanner(_server.Dialect, new RefusalRegistry(), _server.Conflicts, user, parameters.GetValueOrDefault("application_name"), _server.MaxTransactionAge);
+        _planner = new SessionPlanner(_server.Dialect, new RefusalRegistry(), _server.Conflicts, user, parameters.GetValueOrDefault("application_name"), _server.MaxTransactionAge)
+        {
+            Participant = this,
+        };
         await PrepareBackendAsync(cancellationToken).ConfigureAwait(false);
+        if (_backend.StartupMessages.FirstOrDefault(m => m.Type == ProtocolCodes.BackendKeyData) is { Payload: { Length: >= 4 } keyData })
+        {
+            // Other sessions find who holds a row by backend process id.
+            _backendPid = BinaryPrimitives.ReadInt32BigEndian(keyData);
+            _server.Conflicts.Register(_backendPid, this);
+        }
 
         writer.Write(ProtocolCodes.Authentication, b => b.Int32(0));
         foreach (var (type, payload) in _backend.StartupMessages)
@@ -344,6 +359,8 @@ internal sealed class ClientSession : IAsyncDisposable
     {
         var backend = _backend!;
         backend.Writer.Write(ProtocolCodes.Parse, b => b.CString(SessionPlanner.RowCheckStatement).CString(SessionPlanner.RowCheckSql).Int16(0));
+        backend.Writer.Write(ProtocolCodes.Parse, b => b.CString(SessionPlanner.SnapshotStatement).CString(SessionPlanner.SnapshotSql).Int16(0));
+        backend.Writer.Write(ProtocolCodes.Parse, b => b.CString(SessionPlanner.SavepointStatement).CString(SessionPlanner.SavepointSql).Int16(0));
         backend.Writer.Write(ProtocolCodes.Sync, ReadOnlySpan<byte>.Empty);
         await backend.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
         while (true)
@@ -368,6 +385,12 @@ internal sealed class ClientSession : IAsyncDisposable
         while (true)
         {
             var message = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (planner.NeedsCommitResolution && StartsCommit(message, planner))
+            {
+                // DSQL decides at COMMIT: replay the writes deferred behind other open transactions, evicting them.
+                await ResolveCommitAsync(planner, cancellationToken).ConfigureAwait(false);
+            }
+
             await _backendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -446,10 +469,15 @@ internal sealed class ClientSession : IAsyncDisposable
                     EnsureOpenCycle();
                     var known = _statements.TryGetValue(statement, out var prepared);
                     _portals[portal] = known ? prepared.Plan : StatementPlan.PassThrough("");
-                    if (known && prepared.Plan.Probe is not null)
+                    if (known && (prepared.Plan.Probe is not null || prepared.Plan.Kind == StatementKind.Ddl))
                     {
+                        // Kept to probe, defer or re-run the statement should it meet another transaction's rows or table.
                         _portalBinds[portal] = message.Payload.ToArray();
                         _portalParameterTypes[portal] = prepared.ParameterTypes;
+                    }
+                    else
+                    {
+                        _portalBinds.Remove(portal);
                     }
 
                     backend.Write(message.Type, message.Payload.Span);
@@ -463,7 +491,7 @@ internal sealed class ClientSession : IAsyncDisposable
                     var maxRows = payload.Int32();
                     var cycle = EnsureOpenCycle();
                     var plan = _portals.GetValueOrDefault(portal) ?? StatementPlan.PassThrough("");
-                    cycle.Add(plan, plan.Probe is not null && _portalBinds.TryGetValue(portal, out var bind)
+                    cycle.Add(plan, _portalBinds.TryGetValue(portal, out var bind)
                         ? new Execution(_portalParameterTypes[portal], bind)
                         : null);
                     planner.OnExecute(plan);
@@ -475,6 +503,18 @@ internal sealed class ClientSession : IAsyncDisposable
                         // The unnamed portal: named portals live until the transaction ends. The client's statement ran to completion.
                         backend.Write(ProtocolCodes.Bind, b => b.CString("").CString(SessionPlanner.RowCheckStatement).Int16(0).Int16(0).Int16(0));
                         backend.Write(ProtocolCodes.Execute, b => b.CString("").Int32(0));
+                    }
+
+                    if (plan.PinSnapshot)
+                    {
+                        // DSQL takes the snapshot at BEGIN; PostgreSQL at the first statement that needs one.
+                        ExecuteHidden(cycle, backend, SessionPlanner.SnapshotPlan, SessionPlanner.SnapshotStatement);
+                        ExecuteHidden(cycle, backend, SessionPlanner.SavepointPlan, SessionPlanner.SavepointStatement);
+                    }
+                    else if (plan.Probe is not null && maxRows == 0 && planner.InTransactionBlock)
+                    {
+                        // Where a later conflicting write of this transaction rolls back to.
+                        ExecuteHidden(cycle, backend, SessionPlanner.SavepointPlan, SessionPlanner.SavepointStatement);
                     }
 
                     break;
@@ -565,7 +605,7 @@ internal sealed class ClientSession : IAsyncDisposable
     {
         var reader = _backend!.Reader;
         var planner = _planner!;
-        (StatementPlan Plan, Execution? Execution, bool Simple)? conflicted = null;
+        (ConflictHandling Handling, StatementPlan Plan, Execution? Execution, bool Simple, bool Described)? conflicted = null;
         while (true)
         {
             var message = await ReadBackendAsync(reader, cancellationToken).ConfigureAwait(false);
@@ -621,13 +661,22 @@ internal sealed class ClientSession : IAsyncDisposable
                     var error = PgError.Parse(message.Payload.Span);
                     _fatalRelayed |= error.Fields.GetValueOrDefault('V') is "FATAL" or "PANIC";
                     var statement = hidden ? null : current;
-                    var canProbe = cycle is not null && (cycle.Simple || cycle.CurrentExecution is not null);
-                    if (planner.TranslateBackendError(error, statement, canProbe) is not { } translated)
+                    if (cycle?.Completion is not null)
                     {
-                        // DSQL would let the write proceed and fail this transaction at COMMIT.
-                        conflicted = (current!, cycle!.CurrentExecution, cycle.Simple);
+                        cycle.Error ??= error;
+                    }
+
+                    var canProbe = cycle is not null && (cycle.Simple || cycle.CurrentExecution is not null);
+                    var handling = planner.Classify(error, statement, canProbe, sole: cycle?.ClientStatements == 1);
+                    if (handling != ConflictHandling.Translate)
+                    {
+                        // DSQL would not fail this statement: answered once the backend is ready (see HandleConflictAsync).
+                        _answeringConflict = true;
+                        conflicted = (handling, current!, cycle!.CurrentExecution, cycle.Simple, cycle.Described);
                         break;
                     }
+
+                    var translated = planner.TranslateBackendError(error, statement, canProbe)!;
 
                     if (cycle?.Hidden != true)
                     {
@@ -652,11 +701,12 @@ internal sealed class ClientSession : IAsyncDisposable
                     }
 
                     var status = (char)message.Payload.Span[0];
-                    if (conflicted is { } loser)
+                    if (conflicted is { } met)
                     {
                         conflicted = null;
-                        status = await AnswerConflictedWriteAsync(client, loser.Plan, loser.Execution, loser.Simple, cancellationToken).ConfigureAwait(false);
-                        planner.MarkConflicted();
+                        status = await HandleConflictAsync(client, met.Handling, met.Plan, met.Execution, met.Simple, met.Described, cancellationToken).ConfigureAwait(false);
+                        _answeringConflict = false;
+                        planner.OnReadyForQuery(status, idle);
                         client.Write(ProtocolCodes.ReadyForQuery, [(byte)status]);
                         break;
                     }
@@ -667,13 +717,24 @@ internal sealed class ClientSession : IAsyncDisposable
                         client.Write(message.Type, message.Payload.Span);
                     }
 
+                    cycle?.Completion?.TrySetResult(new HiddenResult(cycle.Error, cycle.Values));
+
                     break;
                 }
 
                 default:
                     if (!hidden)
                     {
+                        if (cycle is not null && message.Type == ProtocolCodes.RowDescription)
+                        {
+                            cycle.Described = true;
+                        }
+
                         WriteToClient(client, message.Type, message.Payload.Span);
+                    }
+                    else if (message.Type == ProtocolCodes.DataRow && cycle?.Completion is not null)
+                    {
+                        cycle.Values.Add(FirstColumn(message.Payload.Span));
                     }
 
                     break;
@@ -689,83 +750,469 @@ internal sealed class ClientSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// A write met a row another open transaction holds. The backend transaction is abandoned and replaced by a fresh
-    /// one (the session will fail at COMMIT anyway), and the client gets the answer the statement would have had from a
-    /// read-only probe in its place: its row count, or a locking SELECT's rows.
+    /// A statement met rows or a table another transaction holds, where DSQL would not have failed it (see
+    /// <see cref="ConflictHandling"/>). Runs while the backend is otherwise idle, reading the backend directly, and
+    /// returns the transaction status for the client's <c>ReadyForQuery</c>.
     /// </summary>
-    private async Task<char> AnswerConflictedWriteAsync(MessageWriter client, StatementPlan plan, Execution? execution, bool simple, CancellationToken cancellationToken)
+    private async Task<char> HandleConflictAsync(
+        MessageWriter client, ConflictHandling handling, StatementPlan plan, Execution? execution, bool simple, bool described, CancellationToken cancellationToken)
     {
-        var backend = _backend!;
-        var probe = plan.Probe!;
         await _backendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            backend.Writer.Write(ProtocolCodes.Query, b => b.CString(ConflictProbe.RestartTransactionSql));
-            if (execution is null)
-            {
-                backend.Writer.Write(ProtocolCodes.Query, b => b.CString(probe.Sql));
-            }
-            else
-            {
-                backend.Writer.Write(ProtocolCodes.Parse, b => b.CString("").CString(probe.Sql).Bytes(execution.ParameterTypes));
-                backend.Writer.Write(ProtocolCodes.Bind, ProbeBind(execution.Bind, keepResultFormats: probe.ReturnsRows));
-                backend.Writer.Write(ProtocolCodes.Execute, b => b.CString("").Int32(0));
-                backend.Writer.Write(ProtocolCodes.Sync, ReadOnlySpan<byte>.Empty);
-            }
-
-            await backend.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-            var readyCount = 0;
-            long rows = 0;
-            string? count = null;
-            PgError? failure = null;
-            var status = 'T';
-            while (readyCount < 2)
-            {
-                var message = await backend.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                switch (message.Type)
-                {
-                    case ProtocolCodes.ReadyForQuery:
-                        readyCount++;
-                        status = (char)message.Payload.Span[0];
-                        break;
-                    case ProtocolCodes.ErrorResponse:
-                        failure ??= PgError.Parse(message.Payload.Span);
-                        break;
-                    case ProtocolCodes.DataRow when readyCount == 1:
-                        rows++;
-                        if (probe.ReturnsRows)
-                        {
-                            client.Write(ProtocolCodes.DataRow, message.Payload.Span);
-                        }
-                        else
-                        {
-                            var reader = new PayloadReader(message.Payload.Span);
-                            reader.Int16();
-                            var length = reader.Int32();
-                            count = Encoding.UTF8.GetString(reader.Rest()[..length]);
-                        }
-
-                        break;
-                    case ProtocolCodes.RowDescription when readyCount == 1 && simple && probe.ReturnsRows:
-                        client.Write(ProtocolCodes.RowDescription, message.Payload.Span);
-                        break;
-                }
-            }
-
-            if (failure is not null)
-            {
-                client.Write(ProtocolCodes.ErrorResponse, DsqlErrors.DataConflict().ToPayload());
-                return status;
-            }
-
-            var tag = probe.ReturnsRows ? $"{probe.TagPrefix} {rows}" : $"{probe.TagPrefix} {count ?? "0"}";
-            client.Write(ProtocolCodes.CommandComplete, b => b.CString(tag));
-            return status;
+            return handling == ConflictHandling.Retry
+                ? await RetryAfterEvictingAsync(client, plan, execution, simple, described, cancellationToken).ConfigureAwait(false)
+                : await AnswerFromProbeAsync(client, handling, plan, execution, simple, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _backendGate.Release();
         }
+    }
+
+    /// <summary>
+    /// A write of an open transaction met rows another transaction holds (<see cref="ConflictHandling.Defer"/>), or rows
+    /// a later commit changed (<see cref="ConflictHandling.Doom"/>). The backend transaction goes back to the emulator's
+    /// savepoint (keeping its snapshot and earlier writes), the holders are looked up, and the client gets the answer
+    /// the statement would have had from a read-only probe: its row count, or a locking SELECT's rows.
+    /// </summary>
+    private async Task<char> AnswerFromProbeAsync(
+        MessageWriter client, ConflictHandling handling, StatementPlan plan, Execution? execution, bool simple, CancellationToken cancellationToken)
+    {
+        var planner = _planner!;
+        var probe = plan.Probe!;
+        var savepoint = planner.SavepointSet;
+        var requests = new List<Action<MessageWriter>> { Simple(savepoint ? SessionPlanner.RollbackToSavepointSql : ConflictProbe.RestartTransactionSql) };
+        var holderPhase = -1;
+        if (handling == ConflictHandling.Defer && savepoint && probe.HolderSql is { } holderSql)
+        {
+            holderPhase = requests.Count;
+            requests.Add(Statement(holderSql, execution, keepResultFormats: false));
+            // Should the holder query itself fail, the transaction is back at its savepoint all the same.
+            requests.Add(Simple(SessionPlanner.RollbackToSavepointSql));
+        }
+
+        var probePhase = requests.Count;
+        requests.Add(Statement(probe.Sql, execution, keepResultFormats: probe.ReturnsRows));
+        var holderPids = new List<int>();
+        long rows = 0;
+        string? count = null;
+        PgError? failure = null;
+        var status = await ExchangeAsync(requests, (phase, message) =>
+        {
+            if (phase == holderPhase)
+            {
+                if (message.Type == ProtocolCodes.DataRow && int.TryParse(FirstColumn(message.Payload.Span), out var pid))
+                {
+                    holderPids.Add(pid);
+                }
+
+                return;
+            }
+
+            switch (message.Type)
+            {
+                case ProtocolCodes.ErrorResponse:
+                    failure ??= PgError.Parse(message.Payload.Span);
+                    break;
+                case ProtocolCodes.DataRow when phase == probePhase:
+                    rows++;
+                    if (probe.ReturnsRows)
+                    {
+                        client.Write(ProtocolCodes.DataRow, message.Payload.Span);
+                    }
+                    else
+                    {
+                        count = FirstColumn(message.Payload.Span);
+                    }
+
+                    break;
+                case ProtocolCodes.RowDescription when phase == probePhase && simple && probe.ReturnsRows:
+                    client.Write(ProtocolCodes.RowDescription, message.Payload.Span);
+                    break;
+            }
+        }, cancellationToken).ConfigureAwait(false);
+
+        if (handling == ConflictHandling.Defer && savepoint)
+        {
+            var conflicts = _server.Conflicts;
+            var holders = holderPids.Count > 0 ? conflicts.OpenTransactionsOf(holderPids, this) : conflicts.OpenTransactionsTouching(plan.Tables, this);
+            planner.AddPending(new PendingWrite(plan.BackendSql, execution?.ParameterTypes, execution?.Bind, holders));
+        }
+        else
+        {
+            planner.MarkConflicted();
+        }
+
+        if (failure is not null)
+        {
+            client.Write(ProtocolCodes.ErrorResponse, DsqlErrors.DataConflict().ToPayload());
+            return status;
+        }
+
+        var tag = probe.ReturnsRows ? $"{probe.TagPrefix} {rows}" : $"{probe.TagPrefix} {count ?? "0"}";
+        client.Write(ProtocolCodes.CommandComplete, b => b.CString(tag));
+        return status;
+    }
+
+    /// <summary>
+    /// An autocommit write, or a schema change, met rows or a table an open transaction holds. DSQL commits it first, so
+    /// the holders are evicted (they fail at COMMIT: OC000, or OC001 for a schema change) and the statement runs again,
+    /// its answer relayed to the client.
+    /// </summary>
+    private async Task<char> RetryAfterEvictingAsync(
+        MessageWriter client, StatementPlan plan, Execution? execution, bool simple, bool described, CancellationToken cancellationToken)
+    {
+        var planner = _planner!;
+        var conflicts = _server.Conflicts;
+        var schemaChange = plan.Kind == StatementKind.Ddl;
+        var requests = new List<Action<MessageWriter>>();
+        if (planner.InTransactionBlock)
+        {
+            requests.Add(Simple(SessionPlanner.RollbackToSavepointSql));
+        }
+
+        var holderPhase = requests.Count;
+        if (schemaChange)
+        {
+            requests.Add(Simple(ConflictProbe.RelationHoldersSql(plan.Tables)));
+        }
+        else if (plan.Probe?.HolderSql is { } holderSql)
+        {
+            requests.Add(Statement(holderSql, execution, keepResultFormats: false));
+        }
+
+        var holderPids = new List<int>();
+        if (requests.Count > 0)
+        {
+            await ExchangeAsync(requests, (phase, message) =>
+            {
+                if (phase == holderPhase && message.Type == ProtocolCodes.DataRow && int.TryParse(FirstColumn(message.Payload.Span), out var pid))
+                {
+                    holderPids.Add(pid);
+                }
+            }, cancellationToken).ConfigureAwait(false);
+        }
+
+        var holders = holderPids.Count > 0 ? conflicts.OpenTransactionsOf(holderPids, this)
+            : schemaChange ? [] : conflicts.OpenTransactionsTouching(plan.Tables, this);
+        if (holders.Count > 0 && await conflicts.CommitGate.WaitAsync(ConflictCoordinator.DecisionPatience, cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                var reason = schemaChange ? DsqlErrors.SchemaConflict() : DsqlErrors.DataConflict();
+                foreach (var holder in holders)
+                {
+                    if (holder.Session is { } session)
+                    {
+                        await session.EvictAsync(holder, reason, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+            finally
+            {
+                conflicts.CommitGate.Release();
+            }
+        }
+
+        return await ExchangeAsync([Statement(plan.BackendSql, execution, keepResultFormats: true)], (_, message) =>
+        {
+            switch (message.Type)
+            {
+                case ProtocolCodes.DataRow or ProtocolCodes.NoticeResponse:
+                    client.Write(message.Type, message.Payload.Span);
+                    break;
+                case ProtocolCodes.RowDescription when simple && !described:
+                    client.Write(message.Type, message.Payload.Span);
+                    break;
+                case ProtocolCodes.CommandComplete:
+                    planner.OnCommandComplete(plan);
+                    if (plan.TagOverride is { } overridden)
+                    {
+                        client.Write(ProtocolCodes.CommandComplete, b => b.CString(overridden));
+                    }
+                    else
+                    {
+                        client.Write(ProtocolCodes.CommandComplete, message.Payload.Span);
+                    }
+
+                    break;
+                case ProtocolCodes.ErrorResponse:
+                    var error = planner.TranslateBackendError(PgError.Parse(message.Payload.Span), plan, canProbe: false);
+                    client.Write(ProtocolCodes.ErrorResponse, error!.ToPayload());
+                    break;
+            }
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends the requests (each a simple query, or extended messages ending in <c>Sync</c>) and reads the backend until
+    /// each is answered, handing every message but <c>ReadyForQuery</c> to <paramref name="onMessage"/> with the index of
+    /// the request it answers. Only while nothing else is in flight (the pump is the caller, the caller holds the gate).
+    /// </summary>
+    private async Task<char> ExchangeAsync(IReadOnlyList<Action<MessageWriter>> requests, Action<int, PgMessage> onMessage, CancellationToken cancellationToken)
+    {
+        var backend = _backend!;
+        foreach (var request in requests)
+        {
+            request(backend.Writer);
+        }
+
+        await backend.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var ready = 0;
+        var status = 'I';
+        while (ready < requests.Count)
+        {
+            var message = await backend.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (message.Type == ProtocolCodes.ReadyForQuery)
+            {
+                ready++;
+                status = (char)message.Payload.Span[0];
+                continue;
+            }
+
+            onMessage(ready, message);
+        }
+
+        return status;
+    }
+
+    private static Action<MessageWriter> Simple(string sql) => w => w.Write(ProtocolCodes.Query, b => b.CString(sql));
+
+    /// <summary>A statement run with the client's parameters when it came by the extended protocol, else as a simple query.</summary>
+    private static Action<MessageWriter> Statement(string sql, Execution? execution, bool keepResultFormats)
+        => Statement(sql, execution?.ParameterTypes, execution?.Bind, keepResultFormats);
+
+    private static Action<MessageWriter> Statement(string sql, byte[]? parameterTypes, byte[]? bind, bool keepResultFormats)
+    {
+        if (parameterTypes is null || bind is null)
+        {
+            return Simple(sql);
+        }
+
+        return w =>
+        {
+            w.Write(ProtocolCodes.Parse, b => b.CString("").CString(sql).Bytes(parameterTypes));
+            w.Write(ProtocolCodes.Bind, ProbeBind(bind, keepResultFormats));
+            w.Write(ProtocolCodes.Execute, b => b.CString("").Int32(0));
+            w.Write(ProtocolCodes.Sync, ReadOnlySpan<byte>.Empty);
+        };
+    }
+
+    /// <summary>The first column of a DataRow as text (null for SQL NULL).</summary>
+    private static string? FirstColumn(ReadOnlySpan<byte> dataRow)
+    {
+        var reader = new PayloadReader(dataRow);
+        if (reader.Int16() == 0)
+        {
+            return null;
+        }
+
+        var length = reader.Int32();
+        return length < 0 ? null : Encoding.UTF8.GetString(reader.Rest()[..length]);
+    }
+
+    /// <summary>Executes one of the emulator's prepared statements after the client's, its answer hidden.</summary>
+    private static void ExecuteHidden(ResponseCycle cycle, MessageWriter backend, StatementPlan plan, string statement)
+    {
+        cycle.Add(plan);
+        backend.Write(ProtocolCodes.Bind, b => b.CString("").CString(statement).Int16(0).Int16(0).Int16(0));
+        backend.Write(ProtocolCodes.Execute, b => b.CString("").Int32(0));
+    }
+
+    /// <summary>Nothing of this session is in flight on the backend (caller holds the gate).</summary>
+    private bool IsIdle()
+    {
+        if (_openCycle is not null || _answeringConflict)
+        {
+            return false;
+        }
+
+        lock (_cycles)
+        {
+            return _cycles.Count == 0;
+        }
+    }
+
+    /// <summary>
+    /// Starts an emulator round trip that the backend pump answers (hidden from the client) and completes with its first
+    /// error and rows. Caller holds the gate.
+    /// </summary>
+    private async Task<Task<HiddenResult>> StartHiddenAsync(Action<MessageWriter> request, bool simple, CancellationToken cancellationToken)
+    {
+        var cycle = new ResponseCycle { Hidden = true, Simple = simple, Completion = new(TaskCreationOptions.RunContinuationsAsynchronously) };
+        lock (_cycles)
+        {
+            _cycles.Enqueue(cycle);
+        }
+
+        request(_backend!.Writer);
+        await _backend.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return cycle.Completion.Task;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> EvictAsync(TransactionToken token, PgError reason, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            if (token.State != TransactionState.Open || Volatile.Read(ref _disposed) != 0 || _planner is not { } planner)
+            {
+                return true;
+            }
+
+            if (await _backendGate.WaitAsync(0, cancellationToken).ConfigureAwait(false))
+            {
+                Task<HiddenResult>? eviction = null;
+                try
+                {
+                    if (IsIdle())
+                    {
+                        if (!planner.TryEvict(token, reason))
+                        {
+                            return true;
+                        }
+
+                        eviction = await StartHiddenAsync(Simple(EvictionSql), simple: true, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    _backendGate.Release();
+                }
+
+                if (eviction is not null)
+                {
+                    try
+                    {
+                        await eviction.WaitAsync(ConflictCoordinator.DecisionPatience, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                        return false;
+                    }
+
+                    return true;
+                }
+            }
+
+            if (Stopwatch.GetElapsedTime(started) > ConflictCoordinator.DecisionPatience)
+            {
+                return false;
+            }
+
+            await Task.Delay(2, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Whether the client message starts a lone COMMIT (a simple query, or the first Parse of an extended round trip).</summary>
+    private bool StartsCommit(PgMessage message, SessionPlanner planner)
+    {
+        if (message.Type == ProtocolCodes.Query)
+        {
+            return planner.IsSoleCommit(new PayloadReader(message.Payload.Span).CString());
+        }
+
+        if (message.Type == ProtocolCodes.Parse && _openCycle is null)
+        {
+            var payload = new PayloadReader(message.Payload.Span);
+            payload.CString();
+            return planner.IsSoleCommit(payload.CString());
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// DSQL's commit-time adjudication for a transaction with deferred writes: holders that already committed (or are
+    /// committing) won, so this transaction fails; holders still open lose to this earlier committer and are evicted;
+    /// then every deferred write is replayed in this transaction (a write that now meets a later commit fails it). Runs
+    /// under the coordinator's commit gate, before the COMMIT is forwarded.
+    /// </summary>
+    private async Task ResolveCommitAsync(SessionPlanner planner, CancellationToken cancellationToken)
+    {
+        var conflicts = _server.Conflicts;
+        if (!await conflicts.CommitGate.WaitAsync(ConflictCoordinator.DecisionPatience, cancellationToken).ConfigureAwait(false))
+        {
+            planner.MarkConflicted();
+            return;
+        }
+
+        try
+        {
+            if (!await ResolveUnderGateAsync(planner, cancellationToken).ConfigureAwait(false))
+            {
+                planner.MarkConflicted();
+            }
+        }
+        finally
+        {
+            conflicts.CommitGate.Release();
+        }
+    }
+
+    private async Task<bool> ResolveUnderGateAsync(SessionPlanner planner, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            await _backendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (IsIdle())
+                {
+                    break;
+                }
+            }
+            finally
+            {
+                _backendGate.Release();
+            }
+
+            if (Stopwatch.GetElapsedTime(started) > ConflictCoordinator.DecisionPatience)
+            {
+                return false;
+            }
+
+            await Task.Delay(1, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var write in planner.PendingWrites)
+        {
+            foreach (var holder in write.Holders)
+            {
+                if (holder is { State: TransactionState.Open, Session: { } session }
+                    && !await session.EvictAsync(holder, DsqlErrors.DataConflict(), cancellationToken).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                if (holder.Won)
+                {
+                    return false;
+                }
+            }
+
+            Task<HiddenResult> replay;
+            await _backendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                replay = await StartHiddenAsync(Statement(write.Sql, write.ParameterTypes, write.Bind, keepResultFormats: false), write.Bind is null, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            finally
+            {
+                _backendGate.Release();
+            }
+
+            if ((await replay.ConfigureAwait(false)).Error is not null)
+            {
+                return false;
+            }
+        }
+
+        return planner.CommitResolved();
     }
 
     /// <summary>The client's Bind, re-aimed at the unnamed portal and statement; text results unless the probe returns the statement's own rows.</summary>
@@ -877,6 +1324,7 @@ internal sealed class ClientSession : IAsyncDisposable
         }
 
         _server.Unregister(this);
+        _server.Conflicts.Unregister(_backendPid, this);
         if (!_stop.IsCancellationRequested)
         {
             await _stop.CancelAsync().ConfigureAwait(false);

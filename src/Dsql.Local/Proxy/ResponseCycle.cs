@@ -1,3 +1,4 @@
+using Dsql.Local.Protocol;
 using Dsql.Local.Rules;
 
 namespace Dsql.Local.Proxy;
@@ -19,11 +20,30 @@ internal sealed class ResponseCycle
     /// <summary>Whether it was sent with the simple query protocol.</summary>
     public bool Simple { get; init; }
 
+    /// <summary>An emulator round trip someone awaits: its first error and the first column of its rows are collected.</summary>
+    public TaskCompletionSource<HiddenResult>? Completion { get; init; }
+
+    /// <summary>The first error of an awaited round trip.</summary>
+    public PgError? Error { get; set; }
+
+    /// <summary>The first column (as text) of every row of an awaited round trip.</summary>
+    public List<string?> Values { get; } = [];
+
+    /// <summary>A row description of this cycle already reached the client.</summary>
+    public bool Described { get; set; }
+
+    /// <summary>How many client statements (not emulator-injected ones) the cycle holds.</summary>
+    public int ClientStatements { get; private set; }
+
     public void Add(StatementPlan plan, Execution? execution = null)
     {
         lock (_statements)
         {
             _statements.Add((plan, execution));
+            if (!plan.Hidden)
+            {
+                ClientStatements++;
+            }
         }
     }
 
@@ -62,3 +82,6 @@ internal sealed class ResponseCycle
 
 /// <summary>An extended-protocol execution: the statement's parameter types (from Parse) and its Bind message, to re-run a probe with the same parameters.</summary>
 internal sealed record Execution(byte[] ParameterTypes, byte[] Bind);
+
+/// <summary>What an awaited emulator round trip answered.</summary>
+internal sealed record HiddenResult(PgError? Error, IReadOnlyList<string?> Values);

@@ -4,10 +4,13 @@ namespace Dsql.Local.Rules;
 
 /// <summary>
 /// Server-wide optimistic-concurrency state: which tables had their schema changed and when (for OC001), and conflicts
-/// injected for retry tests (for OC000).
+/// injected for retry tests (for OC000), the sessions by backend process (to find who holds a row), and the commit gate
+/// that puts commit-time decisions (replaying deferred writes, evicting later committers) in one order.
 /// </summary>
 internal sealed class ConflictCoordinator
 {
+    private readonly ConcurrentDictionary<int, IOccParticipant> _participants = new();
+
     private readonly ConcurrentDictionary<string, (long Version, object Session)> _schemaChanges = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private long _version;
@@ -52,4 +55,33 @@ internal sealed class ConflictCoordinator
             return true;
         }
     }
+
+    /// <summary>Held while one session decides a commit against others (replays, evictions): decisions happen in commit order.</summary>
+    public SemaphoreSlim CommitGate { get; } = new(1, 1);
+
+    /// <summary>How long a decision waits for the gate or for a busy session before the deciding transaction gives up and loses.</summary>
+    public static readonly TimeSpan DecisionPatience = TimeSpan.FromSeconds(3);
+
+    public void Register(int backendPid, IOccParticipant session) => _participants[backendPid] = session;
+
+    public void Unregister(int backendPid, IOccParticipant session) => _participants.TryRemove(new KeyValuePair<int, IOccParticipant>(backendPid, session));
+
+    /// <summary>The open transactions of the sessions whose backend processes are <paramref name="pids"/>.</summary>
+    public List<TransactionToken> OpenTransactionsOf(IEnumerable<int> pids, IOccParticipant self)
+        => pids.Select(p => _participants.GetValueOrDefault(p))
+            .Where(s => s is not null && !ReferenceEquals(s, self))
+            .Select(s => s!.Planner?.OpenTransaction)
+            .OfType<TransactionToken>()
+            .Distinct()
+            .ToList();
+
+    /// <summary>The open transactions (other than <paramref name="self"/>'s) that wrote one of <paramref name="tables"/>.</summary>
+    public List<TransactionToken> OpenTransactionsTouching(IReadOnlyList<string> tables, IOccParticipant self)
+        => _participants.Values
+            .Where(s => !ReferenceEquals(s, self))
+            .Select(s => s.Planner?.OpenTransaction)
+            .OfType<TransactionToken>()
+            .Where(t => t.Touches(tables))
+            .Distinct()
+            .ToList();
 }

@@ -13,6 +13,25 @@ namespace Dsql.Local.Rules;
 /// <param name="ReturnsRows">The probe's rows are the statement's own result (a locking SELECT); else it returns one count.</param>
 internal sealed record ConflictProbe(string Sql, string TagPrefix, bool ReturnsRows)
 {
+    /// <summary>
+    /// A query (with the statement's parameters) for the backend processes whose open transactions hold the rows the
+    /// statement targets in its snapshot (their <c>xmax</c> is a running transaction); null when the emulator cannot tell
+    /// (an INSERT's key, a join): then every open transaction that wrote the table counts as a holder.
+    /// </summary>
+    public string? HolderSql { get; init; }
+
+    /// <summary>The backend processes holding a lock on one of <paramref name="tables"/> (what a schema change waits on).</summary>
+    public static string RelationHoldersSql(IEnumerable<string> tables)
+    {
+        var names = string.Join(", ", tables.Select(t => "'" + t.Replace("'", "''", StringComparison.Ordinal) + "'"));
+        return "SELECT DISTINCT l.pid FROM pg_catalog.pg_locks l WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()"
+               + $" AND l.relation IN (SELECT to_regclass(n) FROM unnest(ARRAY[{names}]::text[]) AS n)";
+    }
+
+    private static string RowHoldersSql(string alias, string from)
+        => "SELECT DISTINCT l.pid FROM pg_catalog.pg_locks l WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted"
+           + $" AND l.pid <> pg_backend_pid() AND l.transactionid::text IN (SELECT {alias}.xmax::text FROM {from})";
+
     /// <summary>Abandons the backend transaction that met the held row and opens a fresh one in its place.</summary>
     public const string RestartTransactionSql = "ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ";
 
@@ -45,7 +64,10 @@ internal sealed record ConflictProbe(string Sql, string TagPrefix, bool ReturnsR
                 var target = Slice(t.WordAt(1) == "only" ? 2 : 1, set);
                 var fromList = from >= 0 ? ", " + Slice(from + 1, where >= 0 ? where : end) : "";
                 var condition = where >= 0 ? " WHERE " + Slice(where + 1, end) : "";
-                return new ConflictProbe($"SELECT count(*) FROM {target}{fromList}{condition}", "UPDATE", false);
+                return new ConflictProbe($"SELECT count(*) FROM {target}{fromList}{condition}", "UPDATE", false)
+                {
+                    HolderSql = RowHoldersSql(Slice(set - 1, set), $"{target}{fromList}{condition}"),
+                };
             }
 
             case "delete":
@@ -68,7 +90,11 @@ internal sealed record ConflictProbe(string Sql, string TagPrefix, bool ReturnsR
                 var targetEnd = usingIndex >= 0 ? usingIndex : where >= 0 ? where : end;
                 var usingList = usingIndex >= 0 ? ", " + Slice(usingIndex + 1, where >= 0 ? where : end) : "";
                 var condition = where >= 0 ? " WHERE " + Slice(where + 1, end) : "";
-                return new ConflictProbe($"SELECT count(*) FROM {Slice(start, targetEnd)}{usingList}{condition}", "DELETE", false);
+                var deleteFrom = $"{Slice(start, targetEnd)}{usingList}{condition}";
+                return new ConflictProbe($"SELECT count(*) FROM {deleteFrom}", "DELETE", false)
+                {
+                    HolderSql = targetEnd > start ? RowHoldersSql(Slice(targetEnd - 1, targetEnd), deleteFrom) : null,
+                };
             }
 
             case "insert":
@@ -106,11 +132,34 @@ internal sealed record ConflictProbe(string Sql, string TagPrefix, bool ReturnsR
                     return null;
                 }
 
-                return new ConflictProbe(Slice(0, lockClause), "SELECT", true);
+                return new ConflictProbe(Slice(0, lockClause), "SELECT", true) { HolderSql = LockedRowHolders(t, lockClause, Slice) };
             }
 
             default:
                 return null;
         }
+    }
+
+    /// <summary>The holder query of a locking SELECT over one table (no join, no list); null otherwise.</summary>
+    private static string? LockedRowHolders(List<SqlToken> t, int lockClause, Func<int, int, string> slice)
+    {
+        var from = t.IndexOfTopLevelWord("from");
+        if (from < 0 || from > lockClause)
+        {
+            return null;
+        }
+
+        var end = new[] { "where", "group", "order", "limit", "offset", "window", "having" }
+            .Select(w => t.IndexOfTopLevelWord(w, from))
+            .Where(i => i >= 0 && i < lockClause)
+            .DefaultIfEmpty(lockClause)
+            .Min();
+        var join = t.IndexOfTopLevelWord("join", from);
+        if (end <= from + 1 || (join >= 0 && join < end) || t.SplitTopLevel(from + 1, end).Count > 1)
+        {
+            return null;
+        }
+
+        return RowHoldersSql(slice(end - 1, end), slice(from + 1, lockClause));
     }
 }

@@ -14,6 +14,25 @@ internal sealed class SessionPlanner
 
     public static readonly StatementPlan RowCheckPlan = new() { BackendSql = RowCheckSql, Hidden = true };
 
+    /// <summary>The emulator's prepared statement that takes a transaction's snapshot right at <c>BEGIN</c>, as DSQL does.</summary>
+    public const string SnapshotStatement = "dsql_local_snapshot";
+
+    public const string SnapshotSql = "SELECT 1";
+
+    public static readonly StatementPlan SnapshotPlan = new() { BackendSql = SnapshotSql, Hidden = true };
+
+    /// <summary>
+    /// The emulator's prepared statement that marks where a transaction stood after its last write: a write that meets a
+    /// row another open transaction holds is rolled back to it (the transaction keeps its snapshot and its earlier writes).
+    /// </summary>
+    public const string SavepointStatement = "dsql_local_savepoint";
+
+    public const string SavepointSql = "SAVEPOINT dsql_local";
+
+    public const string RollbackToSavepointSql = "ROLLBACK TO SAVEPOINT dsql_local";
+
+    public static readonly StatementPlan SavepointPlan = new() { BackendSql = SavepointSql, Hidden = true };
+
     /// <summary>Distinct Parse texts whose analysis a session keeps.</summary>
     internal const int MaxCachedAnalyses = 256;
 
@@ -31,7 +50,12 @@ internal sealed class SessionPlanner
     private bool _inBlock;
     private int _ddlCount;
     private int _dmlCount;
-    private bool _doomed;
+    private readonly List<PendingWrite> _pending = [];
+    private PgError? _doom;
+    private TransactionToken? _token;
+    private TransactionToken? _committing;
+    private volatile bool _needsResolution;
+    private bool _savepointSet;
     private bool _injected;
     private long _transactionStartVersion;
     private long? _blockStartedAt;
@@ -57,12 +81,157 @@ internal sealed class SessionPlanner
 
     public string? ApplicationName { get; }
 
-    /// <summary>Fails the current transaction at COMMIT: it lost a write conflict.</summary>
-    public void MarkConflicted()
+    /// <summary>The session whose transactions this planner judges (their tokens name it to other sessions).</summary>
+    public IOccParticipant? Participant { get; set; }
+
+    /// <summary>Fails the current transaction at COMMIT (OC000 unless <paramref name="reason"/> says otherwise): it lost a conflict.</summary>
+    public void MarkConflicted(PgError? reason = null)
     {
         lock (_gate)
         {
-            _doomed = true;
+            _doom ??= reason ?? DsqlErrors.DataConflict();
+            _pending.Clear();
+            _needsResolution = false;
+        }
+    }
+
+    /// <summary>The session's open explicit transaction, as other sessions see it; null outside a block or once it is decided.</summary>
+    public TransactionToken? OpenTransaction
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _inBlock && _token is { State: TransactionState.Open } token ? token : null;
+            }
+        }
+    }
+
+    /// <summary>Whether the backend transaction has the emulator's savepoint to roll a conflicting write back to.</summary>
+    public bool SavepointSet
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _savepointSet && _inBlock;
+            }
+        }
+    }
+
+    /// <summary>Whether the transaction has deferred writes to decide before its COMMIT (read without locking on every message).</summary>
+    public bool NeedsCommitResolution => _needsResolution;
+
+    /// <summary>Defers a write that met rows other open transactions hold: it is replayed when this transaction commits first.</summary>
+    public void AddPending(PendingWrite write)
+    {
+        lock (_gate)
+        {
+            if (_doom is null && _inBlock)
+            {
+                _pending.Add(write);
+                _needsResolution = true;
+            }
+        }
+    }
+
+    /// <summary>The transaction's deferred writes, in the order they were made.</summary>
+    public IReadOnlyList<PendingWrite> PendingWrites
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _pending];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every deferred write was replayed: the transaction is admitted to commit (from now on it is the earlier committer).
+    /// False when it was decided otherwise meanwhile.
+    /// </summary>
+    public bool CommitResolved()
+    {
+        lock (_gate)
+        {
+            if (_doom is not null || !_inBlock || _token is not { State: TransactionState.Open } token)
+            {
+                return false;
+            }
+
+            _pending.Clear();
+            _needsResolution = false;
+            token.State = TransactionState.Committing;
+            _committing = token;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// An earlier committer needs the rows <paramref name="token"/>'s transaction holds: the transaction fails at COMMIT with
+    /// <paramref name="reason"/>. False when it is no longer this session's open transaction.
+    /// </summary>
+    public bool TryEvict(TransactionToken token, PgError reason)
+    {
+        lock (_gate)
+        {
+            if (!_inBlock || !ReferenceEquals(_token, token) || token.State != TransactionState.Open)
+            {
+                return false;
+            }
+
+            token.State = TransactionState.Ended;
+            _doom ??= reason;
+            _pending.Clear();
+            _needsResolution = false;
+            return true;
+        }
+    }
+
+    /// <summary>Whether <paramref name="sql"/> is one COMMIT statement (checked only for transactions with deferred writes).</summary>
+    public bool IsSoleCommit(string sql)
+    {
+        var statements = SqlLexer.Split(sql);
+        return statements.Count == 1 && _dialect.Analyze(statements[0]).Kind == StatementKind.Commit;
+    }
+
+    /// <summary>
+    /// How the relay answers a backend error: translated, or (when DSQL would not have failed the statement) by the
+    /// relay's conflict handling: see <see cref="ConflictHandling"/>.
+    /// </summary>
+    /// <param name="error">The backend's error.</param>
+    /// <param name="statement">The client statement it answers; null for emulator-internal statements.</param>
+    /// <param name="canProbe">Whether the relay can re-run the statement (it has the query text, or the execution's Bind).</param>
+    /// <param name="sole">Whether the statement is the only client statement of its round trip (it can be re-run alone).</param>
+    public ConflictHandling Classify(PgError error, StatementPlan? statement, bool canProbe, bool sole)
+    {
+        if (statement is null || !canProbe || !DsqlErrors.IsWriteConflict(error))
+        {
+            return ConflictHandling.Translate;
+        }
+
+        lock (_gate)
+        {
+            if (statement.Kind == StatementKind.Ddl)
+            {
+                // A schema change that waited on transactions using its table: it commits, they fail at COMMIT (OC001).
+                return error.SqlState == "55P03" && sole && (!_inBlock || _savepointSet) ? ConflictHandling.Retry : ConflictHandling.Translate;
+            }
+
+            if (statement.Probe is null)
+            {
+                return ConflictHandling.Translate;
+            }
+
+            if (_inBlock)
+            {
+                // 40001: a transaction that committed after this one's snapshot already changed the row: it won.
+                return error.SqlState == "40001" ? ConflictHandling.Doom : ConflictHandling.Defer;
+            }
+
+            // An autocommit write commits at once: it is the earlier committer.
+            return error.SqlState == "55P03" && sole ? ConflictHandling.Retry : ConflictHandling.Translate;
         }
     }
 
@@ -126,6 +295,19 @@ internal sealed class SessionPlanner
                 {
                     backend.Append(";\n").Append(RowCheckSql);
                     plans.Add(RowCheckPlan);
+                }
+
+                if (plan.PinSnapshot)
+                {
+                    // DSQL takes the snapshot at BEGIN; PostgreSQL at the first statement that needs one.
+                    backend.Append(";\n").Append(SnapshotSql).Append(";\n").Append(SavepointSql);
+                    plans.Add(SnapshotPlan);
+                    plans.Add(SavepointPlan);
+                }
+                else if (plan.Probe is not null && _inBlock)
+                {
+                    backend.Append(";\n").Append(SavepointSql);
+                    plans.Add(SavepointPlan);
                 }
             }
 
@@ -211,6 +393,11 @@ internal sealed class SessionPlanner
 
     public void OnCommandComplete(StatementPlan? plan)
     {
+        if (plan is { Kind: StatementKind.Commit, ErrorInsteadOfCompletion: null } && Interlocked.Exchange(ref _committing, null) is { } committed)
+        {
+            committed.State = TransactionState.Committed;
+        }
+
         if (plan is { Kind: StatementKind.Ddl, Tables.Count: > 0 })
         {
             _conflicts.RecordSchemaChange(plan.Tables, this);
@@ -231,12 +418,12 @@ internal sealed class SessionPlanner
     {
         if (DsqlErrors.IsWriteConflict(error) && statement is not null)
         {
-            if (InTransactionBlock && statement.Probe is not null && canProbe)
+            if (Classify(error, statement, canProbe, sole: false) != ConflictHandling.Translate)
             {
                 return null;
             }
 
-            error = DsqlErrors.DataConflict();
+            error = statement.Kind == StatementKind.Ddl && error.SqlState == "55P03" ? DsqlErrors.SchemaConflict() : DsqlErrors.DataConflict();
         }
         else if (error.SqlState == "57014" && error.Message.Contains("statement timeout", StringComparison.Ordinal))
         {
@@ -272,6 +459,7 @@ internal sealed class SessionPlanner
             {
                 // A block the planner did not see begin (an unclassified statement opened it): its age counts from now.
                 _blockStartedAt = _time.GetTimestamp();
+                _token ??= new TransactionToken(Participant);
             }
 
             _inBlock = inBlock;
@@ -289,7 +477,16 @@ internal sealed class SessionPlanner
     private void ResetTransaction()
     {
         _ddlCount = _dmlCount = 0;
-        _doomed = false;
+        _doom = null;
+        _pending.Clear();
+        _needsResolution = false;
+        _savepointSet = false;
+        if (_token is { State: TransactionState.Open } open)
+        {
+            open.State = TransactionState.Ended;
+        }
+
+        _token = null;
         _writtenTables.Clear();
         _transactionStartVersion = _conflicts.CurrentVersion;
         _ageReported = false;
@@ -343,16 +540,26 @@ internal sealed class SessionPlanner
             case StatementKind.Begin:
                 if (!_inBlock)
                 {
-                    // BEGIN inside a block only warns on PostgreSQL; the transaction keeps its age.
+                    // BEGIN inside a block only warns on PostgreSQL; the transaction keeps its age and its state.
                     _blockStartedAt = _time.GetTimestamp();
+                    ResetTransaction();
+                    _token = new TransactionToken(Participant);
+                    // The relay takes the snapshot and sets the savepoint right after BEGIN (see StatementPlan.PinSnapshot).
+                    _savepointSet = true;
                 }
 
                 _inBlock = true;
-                ResetTransaction();
                 break;
             case StatementKind.Commit when _inBlock:
                 _inBlock = false;
                 var conflict = CommitConflict();
+                if (conflict is null && _token is { State: TransactionState.Open } winner)
+                {
+                    // Admitted to commit: from now on it is the earlier committer of anything it wrote.
+                    winner.State = TransactionState.Committing;
+                    _committing = winner;
+                }
+
                 ResetTransaction();
                 if (conflict is not null)
                 {
@@ -394,6 +601,7 @@ internal sealed class SessionPlanner
 
                 _dmlCount++;
                 _writtenTables.UnionWith(analysis.Tables);
+                _token?.AddTables(analysis.Tables);
                 break;
         }
 
@@ -402,8 +610,15 @@ internal sealed class SessionPlanner
 
     private PgError? CommitConflict()
     {
-        if (_doomed || _injected || _conflicts.TryConsumeInjection(ApplicationName))
+        if (_doom is { } doom)
         {
+            _injected = false;
+            return doom;
+        }
+
+        if (_injected || _conflicts.TryConsumeInjection(ApplicationName) || _pending.Count > 0)
+        {
+            // A deferred write still undecided (its COMMIT came inside a larger batch): the emulator cannot replay it there.
             _injected = false;
             return DsqlErrors.DataConflict();
         }
@@ -422,5 +637,6 @@ internal sealed class SessionPlanner
         Tables = analysis.Tables,
         Probe = analysis.Probe,
         ErrorInsteadOfCompletion = analysis.CommitError,
+        PinSnapshot = analysis.Kind == StatementKind.Begin,
     };
 }

@@ -27,6 +27,28 @@ internal sealed class StatementPlan
     /// <summary>Answer this error instead of the backend's completion (a COMMIT that loses a conflict runs ROLLBACK on the backend).</summary>
     public PgError? ErrorInsteadOfCompletion { get; init; }
 
+    /// <summary>A <c>BEGIN</c>: the relay takes the snapshot and sets the emulator's savepoint right after it.</summary>
+    public bool PinSnapshot { get; init; }
+
     /// <summary>An emulator-injected statement whose whole answer is hidden from the client.</summary>
     public bool Hidden { get; init; }
+}
+
+/// <summary>How the relay answers a backend error of a client statement (see <see cref="SessionPlanner.Classify"/>).</summary>
+internal enum ConflictHandling
+{
+    /// <summary>Translated into DSQL's error and relayed.</summary>
+    Translate,
+
+    /// <summary>
+    /// The write met rows another open transaction holds: rolled back to the emulator's savepoint, answered from its
+    /// probe, and deferred to COMMIT, where it is replayed if this transaction commits first.
+    /// </summary>
+    Defer,
+
+    /// <summary>A transaction that committed after this one's snapshot changed the rows: answered from the probe, fails at COMMIT.</summary>
+    Doom,
+
+    /// <summary>An autocommit write or a schema change: it commits first, so the open transactions holding what it needs are evicted and it runs again.</summary>
+    Retry,
 }
