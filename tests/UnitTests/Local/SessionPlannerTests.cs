@@ -113,11 +113,99 @@ public sealed class SessionPlannerTests
     }
 
     [Fact]
-    public void Writes_in_a_simple_query_are_followed_by_the_row_limit_check()
+    public void Writes_in_a_simple_query_are_followed_by_the_row_limit_check_and_inside_a_block_by_the_savepoint()
     {
         var (backendSql, plans) = NewPlanner().PlanSimpleQuery("BEGIN; INSERT INTO a VALUES (1); COMMIT");
-        Assert.Equal("BEGIN;\nINSERT INTO a VALUES (1);\nSELECT dsql_local.check_row_limit();\nCOMMIT", backendSql);
-        Assert.Same(SessionPlanner.RowCheckPlan, plans[2]);
+        Assert.Equal("BEGIN;\nSELECT 1;\nSAVEPOINT dsql_local;\nINSERT INTO a VALUES (1);\nSELECT dsql_local.check_row_limit();\nSAVEPOINT dsql_local;\nCOMMIT", backendSql);
+        Assert.Same(SessionPlanner.SnapshotPlan, plans[1]);
+        Assert.Same(SessionPlanner.RowCheckPlan, plans[4]);
+        Assert.Same(SessionPlanner.SavepointPlan, plans[5]);
+    }
+
+    [Fact]
+    public void An_autocommit_write_has_no_savepoint()
+    {
+        var (backendSql, _) = NewPlanner().PlanSimpleQuery("UPDATE a SET v = 1 WHERE id = 1");
+        Assert.Equal("UPDATE a SET v = 1 WHERE id = 1;\nSELECT dsql_local.check_row_limit()", backendSql);
+    }
+
+    [Fact]
+    public void Write_conflicts_are_deferred_or_doomed_inside_a_block_and_retried_alone_outside()
+    {
+        var locked = new PgError("ERROR", "55P03", "could not obtain lock on row in relation \"a\"");
+        var changed = new PgError("ERROR", "40001", "could not serialize access due to concurrent update");
+        var planner = NewPlanner();
+        var update = planner.PlanExtended("UPDATE a SET v = 1 WHERE id = 1");
+        Assert.Equal(ConflictHandling.Retry, planner.Classify(locked, update, canProbe: true, sole: true));
+        Assert.Equal(ConflictHandling.Translate, planner.Classify(locked, update, canProbe: true, sole: false));
+        Assert.Equal(ConflictHandling.Translate, planner.Classify(changed, update, canProbe: true, sole: true));
+        planner.OnSync();
+        var ddl = planner.PlanExtended("ALTER TABLE a ADD COLUMN b int");
+        Assert.Equal(ConflictHandling.Retry, planner.Classify(locked, ddl, canProbe: true, sole: true));
+        planner.OnSync();
+        planner.PlanExtended("BEGIN");
+        update = planner.PlanExtended("UPDATE a SET v = 1 WHERE id = 1");
+        Assert.Equal(ConflictHandling.Defer, planner.Classify(locked, update, canProbe: true, sole: false));
+        Assert.Equal(ConflictHandling.Doom, planner.Classify(changed, update, canProbe: true, sole: true));
+        Assert.Equal(ConflictHandling.Translate, planner.Classify(locked, update, canProbe: false, sole: true));
+    }
+
+    [Fact]
+    public void A_deferred_write_fails_the_commit_until_it_is_resolved_and_a_resolved_commit_is_the_earlier_committer()
+    {
+        var planner = NewPlanner();
+        planner.PlanExtended("BEGIN");
+        planner.PlanExtended("UPDATE a SET v = 1 WHERE id = 1");
+        planner.AddPending(new PendingWrite("UPDATE a SET v = 1 WHERE id = 1", null, null, []));
+        Assert.True(planner.NeedsCommitResolution);
+        Assert.True(planner.IsSoleCommit("COMMIT"));
+        Assert.False(planner.IsSoleCommit("UPDATE a SET v = 2; COMMIT"));
+        var token = planner.OpenTransaction!;
+        Assert.True(planner.CommitResolved());
+        Assert.Equal(TransactionState.Committing, token.State);
+        Assert.Null(planner.OpenTransaction);
+        var commit = planner.PlanExtended("COMMIT");
+        Assert.Equal("COMMIT", commit.BackendSql);
+        planner.OnCommandComplete(commit);
+        Assert.Equal(TransactionState.Committed, token.State);
+
+        planner.PlanExtended("BEGIN");
+        planner.AddPending(new PendingWrite("UPDATE a SET v = 1 WHERE id = 1", null, null, []));
+        var unresolved = planner.PlanExtended("COMMIT");
+        Assert.Equal(("ROLLBACK", "change conflicts with another transaction (OC000)"), (unresolved.BackendSql, unresolved.ErrorInsteadOfCompletion?.Message));
+    }
+
+    [Fact]
+    public void An_evicted_transaction_fails_at_commit_with_the_evictors_reason()
+    {
+        var planner = NewPlanner();
+        planner.PlanExtended("BEGIN");
+        planner.PlanExtended("UPDATE a SET v = 1 WHERE id = 1");
+        var token = planner.OpenTransaction!;
+        Assert.True(token.Touches(["a"]));
+        Assert.True(planner.TryEvict(token, DsqlErrors.SchemaConflict()));
+        Assert.False(planner.TryEvict(token, DsqlErrors.DataConflict()));
+        Assert.Equal(TransactionState.Ended, token.State);
+        Assert.Equal("schema has been updated by another transaction, please retry: (OC001)", planner.PlanExtended("COMMIT").ErrorInsteadOfCompletion?.Message);
+    }
+
+    [Theory]
+    [InlineData("UPDATE public.a AS x SET v = 1 WHERE id = $1", "SELECT x.xmax::text FROM public.a AS x WHERE id = $1")]
+    [InlineData("DELETE FROM a WHERE v = 20", "SELECT a.xmax::text FROM a WHERE v = 20")]
+    [InlineData("SELECT * FROM a t WHERE id = 2 FOR UPDATE", "SELECT t.xmax::text FROM a t WHERE id = 2)")]
+    [InlineData("SELECT * FROM a JOIN b ON a.id = b.id FOR UPDATE", null)]
+    [InlineData("INSERT INTO a VALUES (1)", null)]
+    public void The_holder_query_reads_the_xmax_of_the_rows_the_statement_targets(string sql, string? expected)
+    {
+        var probe = ConflictProbe.For(SqlLexer.Split(sql)[0]);
+        if (expected is null)
+        {
+            Assert.Null(probe?.HolderSql);
+        }
+        else
+        {
+            Assert.Contains(expected, probe?.HolderSql, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
