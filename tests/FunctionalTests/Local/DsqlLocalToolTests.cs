@@ -45,7 +45,8 @@ public sealed class DsqlLocalToolTests
 
             var help = await DotnetEfTool.RunAsync(command, ["--help"], work, environment);
             Assert.Equal(0, help.ExitCode);
-            Assert.Contains("dsql-local [options]", help.Output, StringComparison.Ordinal);
+            Assert.Contains("dsql-local [command] [options]", help.Output, StringComparison.Ordinal);
+            Assert.Contains("record", help.Output, StringComparison.Ordinal);
             Assert.Contains("--listen", help.Output, StringComparison.Ordinal);
             Assert.Contains("DSQL_LOCAL_CREDENTIALS_FILE", help.Output, StringComparison.Ordinal);
             var versionOutput = await DotnetEfTool.RunAsync(command, ["--version"], work, environment);
