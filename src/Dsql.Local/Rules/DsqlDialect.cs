@@ -450,75 +450,51 @@ internal sealed class DsqlDialect
         }
 
         var ddl = new StatementAnalysis(StatementKind.Ddl, statement.Text);
-        switch (t.WordAt(i))
+        return t.WordAt(i) switch
         {
-            case "table":
-                if (temporary)
-                {
-                    return Unsupported("TEMPORARY or TEMP table not supported for CREATE TABLE", StatementKind.Ddl);
-                }
+            "table" when temporary => Unsupported("TEMPORARY or TEMP table not supported for CREATE TABLE", StatementKind.Ddl),
+            "table" when unlogged => Unsupported("UNLOGGED table not supported for CREATE TABLE", StatementKind.Ddl),
+            "table" => AnalyzeCreateTable(statement, i + 1) ?? ddl,
+            "materialized" => Unsupported("unsupported statement: CreateTableAs", StatementKind.Ddl),
+            "index" => AnalyzeCreateIndex(statement, i + 1, unique),
+            "sequence" => CheckSequenceCache(t, i + 1, isIdentity: false) ?? ddl,
+            "extension" => Unsupported("unsupported statement: CreateExtension", StatementKind.Ddl),
+            "trigger" => Unsupported("CREATE TRIGGER not supported", StatementKind.Ddl),
+            "event" => Unsupported("unsupported statement: CreateEventTrig", StatementKind.Ddl),
+            "database" => Unsupported("unsupported statement: Createdb", StatementKind.Ddl),
+            "type" => t.WordAt(i + 2) == "as" && t.SymbolAt(i + 3, "(") ? Unsupported("unsupported statement: CompositeType", StatementKind.Ddl)
+                : t.WordAt(i + 2) == "as" && t.WordAt(i + 3) == "range" ? Unsupported("unsupported statement: CreateRange", StatementKind.Ddl)
+                : Unsupported("CREATE TYPE not supported", StatementKind.Ddl),
+            "tablespace" => Unsupported("unsupported statement: CreateTableSpace", StatementKind.Ddl),
+            "foreign" => Unsupported(t.WordAt(i + 1) == "table" ? "unsupported statement: CreateForeignTable" : "unsupported statement: CreateFdw", StatementKind.Ddl),
+            "server" => Unsupported("unsupported statement: CreateForeignServer", StatementKind.Ddl),
+            "user" when t.WordAt(i + 1) == "mapping" => Unsupported("unsupported statement: CreateUserMapping", StatementKind.Ddl),
+            "role" or "user" => RoleStatements.Create(statement, i + 1, user: t.WordAt(i) == "user"),
+            "rule" => Unsupported("unsupported statement: Rule", StatementKind.Ddl),
+            "aggregate" or "operator" or "collation" or "text" => Unsupported("unsupported statement: Define", StatementKind.Ddl),
+            "cast" => Unsupported("unsupported statement: CreateCast", StatementKind.Ddl),
+            "language" => Unsupported("unsupported statement: CreatePLang", StatementKind.Ddl),
+            "publication" => Unsupported("unsupported statement: CreatePublication", StatementKind.Ddl),
+            "subscription" => Unsupported("unsupported statement: CreateSubscription", StatementKind.Ddl),
+            "function" or "procedure" => CheckRoutineLanguage(t, i) ?? ddl,
+            _ => ddl,
+        };
+    }
 
-                if (unlogged)
-                {
-                    return Unsupported("UNLOGGED table not supported for CREATE TABLE", StatementKind.Ddl);
-                }
-
-                return AnalyzeCreateTable(statement, i + 1) ?? ddl;
-            case "materialized":
-                return Unsupported("unsupported statement: CreateTableAs", StatementKind.Ddl);
-            case "index":
-                return AnalyzeCreateIndex(statement, i + 1, unique);
-            case "sequence":
-                return CheckSequenceCache(t, i + 1, isIdentity: false) ?? ddl;
-            case "extension":
-                return Unsupported("unsupported statement: CreateExtension", StatementKind.Ddl);
-            case "trigger":
-                return Unsupported("CREATE TRIGGER not supported", StatementKind.Ddl);
-            case "event":
-                return Unsupported("unsupported statement: CreateEventTrig", StatementKind.Ddl);
-            case "database":
-                return Unsupported("unsupported statement: Createdb", StatementKind.Ddl);
-            case "type":
-                return t.WordAt(i + 2) == "as" && t.SymbolAt(i + 3, "(") ? Unsupported("unsupported statement: CompositeType", StatementKind.Ddl)
-                    : t.WordAt(i + 2) == "as" && t.WordAt(i + 3) == "range" ? Unsupported("unsupported statement: CreateRange", StatementKind.Ddl)
-                    : Unsupported("CREATE TYPE not supported", StatementKind.Ddl);
-            case "tablespace":
-                return Unsupported("unsupported statement: CreateTableSpace", StatementKind.Ddl);
-            case "foreign":
-                return Unsupported(t.WordAt(i + 1) == "table" ? "unsupported statement: CreateForeignTable" : "unsupported statement: CreateFdw", StatementKind.Ddl);
-            case "server":
-                return Unsupported("unsupported statement: CreateForeignServer", StatementKind.Ddl);
-            case "user" when t.WordAt(i + 1) == "mapping":
-                return Unsupported("unsupported statement: CreateUserMapping", StatementKind.Ddl);
-            case "role" or "user":
-                return RoleStatements.Create(statement, i + 1, user: t.WordAt(i) == "user");
-            case "rule":
-                return Unsupported("unsupported statement: Rule", StatementKind.Ddl);
-            case "aggregate" or "operator" or "collation" or "text":
-                return Unsupported("unsupported statement: Define", StatementKind.Ddl);
-            case "cast":
-                return Unsupported("unsupported statement: CreateCast", StatementKind.Ddl);
-            case "language":
-                return Unsupported("unsupported statement: CreatePLang", StatementKind.Ddl);
-            case "publication":
-                return Unsupported("unsupported statement: CreatePublication", StatementKind.Ddl);
-            case "subscription":
-                return Unsupported("unsupported statement: CreateSubscription", StatementKind.Ddl);
-            case "function" or "procedure":
-                var language = t.IndexOfTopLevelWord("language", i + 1);
-                if (language > 0 && language + 1 < t.Count)
-                {
-                    var name = t[language + 1].Value.ToLowerInvariant();
-                    if (name != "sql")
-                    {
-                        return Unsupported($"CREATE {t.WordAt(i).ToUpperInvariant()} with language {name} not supported", StatementKind.Ddl);
-                    }
-                }
-
-                return ddl;
-            default:
-                return ddl;
+    // DSQL runs functions and procedures written in SQL only.
+    private static StatementAnalysis? CheckRoutineLanguage(List<SqlToken> t, int i)
+    {
+        var language = t.IndexOfTopLevelWord("language", i + 1);
+        if (language > 0 && language + 1 < t.Count)
+        {
+            var name = t[language + 1].Value.ToLowerInvariant();
+            if (name != "sql")
+            {
+                return Unsupported($"CREATE {t.WordAt(i).ToUpperInvariant()} with language {name} not supported", StatementKind.Ddl);
+            }
         }
+
+        return null;
     }
 
     private static StatementAnalysis? AnalyzeCreateTable(SqlStatement statement, int i)

@@ -113,16 +113,14 @@ internal static class SqlLexer
             if ((c is 'u' or 'U') && At(sql, i + 1) == '&' && At(sql, i + 2) is '\'' or '"')
             {
                 var quote = sql[i + 2];
-                i = quote == '\''
-                    ? ReadQuoted(sql, i + 2, backslashEscapes: false, out var value)
-                    : ReadQuotedIdentifier(sql, i + 2, out value);
+                i = ReadQuoted(sql, i + 2, backslashEscapes: false, out var value);
                 tokens.Add(new SqlToken(quote == '\'' ? TokenKind.String : TokenKind.QuotedIdentifier, value, start, i - start));
                 continue;
             }
 
             if (c == '"')
             {
-                i = ReadQuotedIdentifier(sql, i, out var value);
+                i = ReadQuoted(sql, i, backslashEscapes: false, out var value);
                 tokens.Add(new SqlToken(TokenKind.QuotedIdentifier, value, start, i - start));
                 continue;
             }
@@ -259,8 +257,10 @@ internal static class SqlLexer
 
     private static bool IsIdentifierPart(char c) => char.IsLetterOrDigit(c) || c is '_' or '$' || c > 127;
 
+    // A quoted string or identifier: sql[quote] is the delimiter, written twice inside to stand for itself.
     private static int ReadQuoted(string sql, int quote, bool backslashEscapes, out string value)
     {
+        var delimiter = sql[quote];
         var builder = new System.Text.StringBuilder();
         var i = quote + 1;
         while (i < sql.Length)
@@ -273,11 +273,11 @@ internal static class SqlLexer
                 continue;
             }
 
-            if (c == '\'')
+            if (c == delimiter)
             {
-                if (At(sql, i + 1) == '\'')
+                if (At(sql, i + 1) == delimiter)
                 {
-                    builder.Append('\'');
+                    builder.Append(delimiter);
                     i += 2;
                     continue;
                 }
@@ -287,33 +287,6 @@ internal static class SqlLexer
             }
 
             builder.Append(c);
-            i++;
-        }
-
-        value = builder.ToString();
-        return i;
-    }
-
-    private static int ReadQuotedIdentifier(string sql, int quote, out string value)
-    {
-        var builder = new System.Text.StringBuilder();
-        var i = quote + 1;
-        while (i < sql.Length)
-        {
-            if (sql[i] == '"')
-            {
-                if (At(sql, i + 1) == '"')
-                {
-                    builder.Append('"');
-                    i += 2;
-                    continue;
-                }
-
-                value = builder.ToString();
-                return i + 1;
-            }
-
-            builder.Append(sql[i]);
             i++;
         }
 
