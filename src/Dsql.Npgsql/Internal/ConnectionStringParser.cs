@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Data.Common;
 
 namespace Dsql.Npgsql.Internal;
@@ -167,6 +168,15 @@ internal static class ConnectionStringParser
         }
     }
 
+    // libpq URI parameters Npgsql knows under another keyword, passed through as they are.
+    private static readonly FrozenDictionary<string, string> UriParameterKeywords = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["sslnegotiation"] = "SSL Negotiation", ["application_name"] = "Application Name", ["connect_timeout"] = "Timeout",
+        ["sslrootcert"] = "Root Certificate", ["sslcert"] = "SSL Certificate", ["sslkey"] = "SSL Key",
+        ["sslpassword"] = "SSL Password", ["options"] = "Options", ["target_session_attrs"] = "Target Session Attributes",
+        ["client_encoding"] = "Client Encoding", ["keepalives_idle"] = "Keepalive",
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
     private static void ApplyUriParameter(ParsedConnectionString result, string name, string value, string uri)
     {
         switch (name.ToLowerInvariant())
@@ -197,38 +207,8 @@ internal static class ConnectionStringParser
             case "sslmode":
                 SetNpgsql(result, "SSL Mode", LibpqSslMode(value), name);
                 return;
-            case "sslnegotiation":
-                SetNpgsql(result, "SSL Negotiation", value, name);
-                return;
-            case "application_name":
-                SetNpgsql(result, "Application Name", value, name);
-                return;
-            case "connect_timeout":
-                SetNpgsql(result, "Timeout", value, name);
-                return;
-            case "sslrootcert":
-                SetNpgsql(result, "Root Certificate", value, name);
-                return;
-            case "sslcert":
-                SetNpgsql(result, "SSL Certificate", value, name);
-                return;
-            case "sslkey":
-                SetNpgsql(result, "SSL Key", value, name);
-                return;
-            case "sslpassword":
-                SetNpgsql(result, "SSL Password", value, name);
-                return;
-            case "options":
-                SetNpgsql(result, "Options", value, name);
-                return;
-            case "target_session_attrs":
-                SetNpgsql(result, "Target Session Attributes", value, name);
-                return;
-            case "client_encoding":
-                SetNpgsql(result, "Client Encoding", value, name);
-                return;
-            case "keepalives_idle":
-                SetNpgsql(result, "Keepalive", value, name);
+            case var parameter when UriParameterKeywords.TryGetValue(parameter, out var keyword):
+                SetNpgsql(result, keyword, value, name);
                 return;
             case "passfile":
                 throw PasswordNotAllowed("the URI's 'passfile' parameter");
