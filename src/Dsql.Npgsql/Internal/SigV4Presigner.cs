@@ -89,38 +89,36 @@ internal static class SigV4Presigner
     }
 
     private static void HmacInto(ReadOnlySpan<byte> key, string data, Span<byte> destination)
-    {
-        var byteCount = Encoding.UTF8.GetByteCount(data);
-        byte[]? rented = null;
-        var buffer = byteCount <= 512 ? stackalloc byte[byteCount] : (rented = ArrayPool<byte>.Shared.Rent(byteCount)).AsSpan(0, byteCount);
-        try
-        {
-            Encoding.UTF8.GetBytes(data, buffer);
-            // The key may alias the destination; HMAC reads the key fully before writing the output.
-            Span<byte> result = stackalloc byte[32];
-            HMACSHA256.HashData(key, buffer, result);
-            result.CopyTo(destination);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-    }
+        => HashUtf8(data, key, keyed: true, destination);
 
     private static string HexSha256(string text)
     {
-        var byteCount = Encoding.UTF8.GetByteCount(text);
+        Span<byte> hash = stackalloc byte[32];
+        HashUtf8(text, default, keyed: false, hash);
+        return Convert.ToHexStringLower(hash);
+    }
+
+    // HMAC-SHA256 under key (keyed) or SHA-256 of data's UTF-8 bytes, encoded on the stack unless they are long.
+    private static void HashUtf8(string data, ReadOnlySpan<byte> key, bool keyed, Span<byte> destination)
+    {
+        var byteCount = Encoding.UTF8.GetByteCount(data);
         byte[]? rented = null;
         var buffer = byteCount <= 2048 ? stackalloc byte[byteCount] : (rented = ArrayPool<byte>.Shared.Rent(byteCount)).AsSpan(0, byteCount);
         try
         {
-            Encoding.UTF8.GetBytes(text, buffer);
-            Span<byte> hash = stackalloc byte[32];
-            SHA256.HashData(buffer, hash);
-            return Convert.ToHexStringLower(hash);
+            Encoding.UTF8.GetBytes(data, buffer);
+            // The key may alias the destination; the hash reads the key fully before its output is copied there.
+            Span<byte> result = stackalloc byte[32];
+            if (keyed)
+            {
+                HMACSHA256.HashData(key, buffer, result);
+            }
+            else
+            {
+                SHA256.HashData(buffer, result);
+            }
+
+            result.CopyTo(destination);
         }
         finally
         {
