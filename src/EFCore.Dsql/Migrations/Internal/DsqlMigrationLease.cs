@@ -9,43 +9,34 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 ///     progress of the migration being applied. Disposing gives the lease up.
 /// </summary>
 /// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
-public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
+/// <param name="historyRepository">The history repository the lock belongs to.</param>
+/// <param name="sql">The lease statements.</param>
+/// <param name="rawSqlCommandBuilder">Builds the lease statements' commands.</param>
+/// <param name="parameters">The connection, context and logger the lease statements run with.</param>
+/// <param name="holder">This migrator's id in the lease row.</param>
+/// <param name="interruptedMigrationId">The migration a previous holder had started and not finished, if any.</param>
+/// <param name="interruptedStep">The index of the first command of that migration not known to be committed.</param>
+public sealed class DsqlMigrationLease(
+    IHistoryRepository historyRepository,
+    DsqlMigrationLockSql sql,
+    IRawSqlCommandBuilder rawSqlCommandBuilder,
+    RelationalCommandParameterObject parameters,
+    string holder,
+    string? interruptedMigrationId,
+    int interruptedStep) : IMigrationsDatabaseLock
 {
-    private readonly IHistoryRepository _historyRepository;
-    private readonly DsqlMigrationLockSql _sql;
-    private readonly IRawSqlCommandBuilder _rawSqlCommandBuilder;
-    private readonly RelationalCommandParameterObject _parameters;
     private bool _released;
 
-    /// <summary>Creates the lease object for a lease just taken.</summary>
-    public DsqlMigrationLease(
-        IHistoryRepository historyRepository,
-        DsqlMigrationLockSql sql,
-        IRawSqlCommandBuilder rawSqlCommandBuilder,
-        RelationalCommandParameterObject parameters,
-        string holder,
-        string? interruptedMigrationId,
-        int interruptedStep)
-    {
-        _historyRepository = historyRepository;
-        _sql = sql;
-        _rawSqlCommandBuilder = rawSqlCommandBuilder;
-        _parameters = parameters;
-        Holder = holder;
-        InterruptedMigrationId = interruptedMigrationId;
-        InterruptedStep = interruptedStep;
-    }
-
     /// <summary>This migrator's id in the lease row.</summary>
-    public string Holder { get; }
+    public string Holder { get; } = holder;
 
     /// <summary>The migration a previous holder had started and not finished, if any.</summary>
-    public string? InterruptedMigrationId { get; private set; }
+    public string? InterruptedMigrationId { get; private set; } = interruptedMigrationId;
 
     /// <summary>The index of the first command of <see cref="InterruptedMigrationId" /> not known to be committed.</summary>
-    public int InterruptedStep { get; private set; }
+    public int InterruptedStep { get; private set; } = interruptedStep;
 
-    IHistoryRepository IMigrationsDatabaseLock.HistoryRepository => _historyRepository;
+    IHistoryRepository IMigrationsDatabaseLock.HistoryRepository => historyRepository;
 
     /// <summary>
     ///     Where to resume <paramref name="migrationId" /> when a previous holder was interrupted while applying it: the first
@@ -64,12 +55,12 @@ public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
 
     /// <summary>Records that the commands before <paramref name="step" /> are committed, and renews the lease.</summary>
     public void RecordProgress(string? migrationId, int step)
-        => ThrowIfLost(_rawSqlCommandBuilder.Build(_sql.RecordProgress(Holder, migrationId, step)).ExecuteNonQuery(_parameters));
+        => ThrowIfLost(rawSqlCommandBuilder.Build(sql.RecordProgress(Holder, migrationId, step)).ExecuteNonQuery(parameters));
 
     /// <summary>Records that the commands before <paramref name="step" /> are committed, and renews the lease.</summary>
     public async Task RecordProgressAsync(string? migrationId, int step, CancellationToken cancellationToken)
-        => ThrowIfLost(await _rawSqlCommandBuilder.Build(_sql.RecordProgress(Holder, migrationId, step))
-            .ExecuteNonQueryAsync(_parameters, cancellationToken).ConfigureAwait(false));
+        => ThrowIfLost(await rawSqlCommandBuilder.Build(sql.RecordProgress(Holder, migrationId, step))
+            .ExecuteNonQueryAsync(parameters, cancellationToken).ConfigureAwait(false));
 
     /// <inheritdoc />
     public void Dispose()
@@ -82,7 +73,7 @@ public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
         _released = true;
         try
         {
-            _rawSqlCommandBuilder.Build(_sql.Release(Holder)).ExecuteNonQuery(_parameters);
+            rawSqlCommandBuilder.Build(sql.Release(Holder)).ExecuteNonQuery(parameters);
         }
         catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
         {
@@ -101,7 +92,7 @@ public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
         _released = true;
         try
         {
-            await _rawSqlCommandBuilder.Build(_sql.Release(Holder)).ExecuteNonQueryAsync(_parameters).ConfigureAwait(false);
+            await rawSqlCommandBuilder.Build(sql.Release(Holder)).ExecuteNonQueryAsync(parameters).ConfigureAwait(false);
         }
         catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
         {
