@@ -14,12 +14,7 @@ public class DsqlMigrationsSqlGeneratorTests
 
     [Fact]
     public void EnsureSchema_is_create_schema_if_not_exists_without_a_do_block()
-    {
-        var commands = Generate(new EnsureSchemaOperation { Name = "shop" });
-
-        Assert.Equal(["CREATE SCHEMA IF NOT EXISTS shop;\n"], Sql(commands));
-        Assert.True(commands[0].TransactionSuppressed);
-    }
+        => AssertSingleCommand(new EnsureSchemaOperation { Name = "shop" }, "CREATE SCHEMA IF NOT EXISTS shop;\n", outsideTransaction: true);
 
     [Fact]
     public void EnsureSchema_public_emits_nothing()
@@ -76,13 +71,13 @@ public class DsqlMigrationsSqlGeneratorTests
         var table = CreateOrders();
         table.Columns[0].AddAnnotation(IdentityOptions, new IdentitySequenceOptionsData { NumbersToCache = 1000 }.Serialize());
 
-        var e = Assert.Throws<NotSupportedException>(() => Generate("20260102_AddOrders", table));
-
-        Assert.Contains("CACHE 1000", e.Message);
-        Assert.Contains("migration '20260102_AddOrders'", e.Message);
-        Assert.Contains("table 'Orders'", e.Message);
-        Assert.Contains("column 'Id'", e.Message);
-        Assert.Contains("CACHE 1 or CACHE 65536 and above", e.Message);
+        AssertRefused(
+            () => Generate("20260102_AddOrders", table),
+            "CACHE 1000",
+            "migration '20260102_AddOrders'",
+            "table 'Orders'",
+            "column 'Id'",
+            "CACHE 1 or CACHE 65536 and above");
     }
 
     [Fact]
@@ -92,11 +87,11 @@ public class DsqlMigrationsSqlGeneratorTests
         table.Columns[0].ColumnType = "integer";
         table.Columns[0].ClrType = typeof(int);
 
-        var e = Assert.Throws<NotSupportedException>(() => Generate("M1", table));
-
-        Assert.Contains("identity column of type 'integer'", e.Message);
-        Assert.Contains("table 'shop.Orders', column 'Id'", e.Message);
-        Assert.Contains("must be bigint", e.Message);
+        AssertRefused(
+            () => Generate("M1", table),
+            "identity column of type 'integer'",
+            "table 'shop.Orders', column 'Id'",
+            "must be bigint");
     }
 
     [Fact]
@@ -159,10 +154,7 @@ public class DsqlMigrationsSqlGeneratorTests
             Name = "IX_Wide", Table = "T", Columns = ["A", "B", "C", "D", "E", "F", "G", "H", "I"]
         };
 
-        var e = Assert.Throws<NotSupportedException>(() => Generate("M2", index));
-        Assert.Contains("over 9 columns", e.Message);
-        Assert.Contains("at most 8 key columns", e.Message);
-        Assert.Contains("migration 'M2'", e.Message);
+        AssertRefused(() => Generate("M2", index), "over 9 columns", "at most 8 key columns", "migration 'M2'");
     }
 
     [Fact]
@@ -182,14 +174,27 @@ public class DsqlMigrationsSqlGeneratorTests
         Assert.Contains("sort order", Assert.Throws<NotSupportedException>(() => Generate(index)).Message);
     }
 
-    [Fact]
-    public void DropIndex_and_RenameIndex_are_single_statements()
+    // Each of these operations is one statement, written as it is.
+    public static TheoryData<MigrationOperation, string> SingleStatements => new()
     {
-        Assert.Equal(["DROP INDEX shop.\"IX_A\";\n"], Sql(Generate(new DropIndexOperation { Name = "IX_A", Schema = "shop", Table = "T" })));
-        Assert.Equal(
-            ["ALTER INDEX shop.\"IX_A\" RENAME TO \"IX_B\";\n"],
-            Sql(Generate(new RenameIndexOperation { Name = "IX_A", NewName = "IX_B", Schema = "shop", Table = "T" })));
-    }
+        { new DropIndexOperation { Name = "IX_A", Schema = "shop", Table = "T" }, "DROP INDEX shop.\"IX_A\";\n" },
+        { new RenameIndexOperation { Name = "IX_A", NewName = "IX_B", Schema = "shop", Table = "T" }, "ALTER INDEX shop.\"IX_A\" RENAME TO \"IX_B\";\n" },
+        { new DropForeignKeyOperation { Name = "FK_T", Table = "T" }, "ALTER TABLE \"T\" DROP CONSTRAINT \"FK_T\";\n" },
+        { new DropCheckConstraintOperation { Name = "CK_T", Table = "T" }, "ALTER TABLE \"T\" DROP CONSTRAINT \"CK_T\";\n" },
+        { new DropColumnOperation { Name = "A", Table = "T" }, "ALTER TABLE \"T\" DROP COLUMN \"A\";\n" },
+        { new RenameColumnOperation { Name = "A", NewName = "B", Table = "T" }, "ALTER TABLE \"T\" RENAME COLUMN \"A\" TO \"B\";\n" },
+        { new DropTableOperation { Name = "T", Schema = "shop" }, "DROP TABLE shop.\"T\";\n" },
+        { new DropSchemaOperation { Name = "shop" }, "DROP SCHEMA shop;\n" },
+        { new AlterSequenceOperation { Name = "S", IncrementBy = 10, OldSequence = new CreateSequenceOperation() }, "ALTER SEQUENCE \"S\" INCREMENT BY 10 NO MINVALUE NO MAXVALUE NO CYCLE;\n" },
+        { new DropSequenceOperation { Name = "S" }, "DROP SEQUENCE \"S\";\n" },
+        { new DropPrimaryKeyOperation { Name = "PK_T", Table = "T" }, "ALTER TABLE \"T\" DROP CONSTRAINT \"PK_T\";\n" },
+        { new DropUniqueConstraintOperation { Name = "AK_T", Table = "T" }, "ALTER TABLE \"T\" DROP CONSTRAINT \"AK_T\";\n" },
+    };
+
+    [Theory]
+    [MemberData(nameof(SingleStatements))]
+    public void Drops_renames_and_sequence_changes_are_single_statements(MigrationOperation operation, string sql)
+        => Assert.Equal([sql], Sql(Generate(operation)));
 
     [Fact]
     public void AddForeignKey_is_not_valid_then_validated_by_an_async_job()
@@ -235,46 +240,28 @@ public class DsqlMigrationsSqlGeneratorTests
     [Fact]
     public void AddPrimaryKey_to_an_existing_table_is_refused_with_a_recipe()
     {
-        var e = Assert.Throws<NotSupportedException>(() => Generate("M3",
-            new AddPrimaryKeyOperation { Name = "PK_T", Table = "T", Columns = ["Id"] }));
-
-        Assert.Contains("primary key 'PK_T'", e.Message);
-        Assert.Contains("migration 'M3', table 'T', column 'Id'", e.Message);
-        Assert.Contains("create a new table", e.Message);
+        AssertRefused(
+            () => Generate("M3", new AddPrimaryKeyOperation { Name = "PK_T", Table = "T", Columns = ["Id"] }),
+            "primary key 'PK_T'",
+            "migration 'M3', table 'T', column 'Id'",
+            "create a new table");
     }
 
     [Fact]
     public void AddUniqueConstraint_to_an_existing_table_is_refused_with_the_unique_index_recipe()
     {
-        var e = Assert.Throws<NotSupportedException>(() => Generate(
-            new AddUniqueConstraintOperation { Name = "AK_T_Code", Table = "T", Columns = ["Code"] }));
-
-        Assert.Contains("HasIndex(…).IsUnique()", e.Message);
-        Assert.Contains("UNIQUE USING INDEX", e.Message);
-    }
-
-    [Fact]
-    public void DropConstraints_are_single_statements()
-    {
-        Assert.Equal(
-            ["ALTER TABLE \"T\" DROP CONSTRAINT \"FK_T\";\n"],
-            Sql(Generate(new DropForeignKeyOperation { Name = "FK_T", Table = "T" })));
-        Assert.Equal(
-            ["ALTER TABLE \"T\" DROP CONSTRAINT \"CK_T\";\n"],
-            Sql(Generate(new DropCheckConstraintOperation { Name = "CK_T", Table = "T" })));
+        AssertRefused(
+            () => Generate(new AddUniqueConstraintOperation { Name = "AK_T_Code", Table = "T", Columns = ["Code"] }),
+            "HasIndex(…).IsUnique()",
+            "UNIQUE USING INDEX");
     }
 
     [Fact]
     public void AddColumn_nullable_without_default_is_one_bare_statement()
-    {
-        var commands = Generate(new AddColumnOperation
-        {
-            Name = "Note", Table = "Orders", Schema = "shop", ClrType = typeof(string), ColumnType = "text", IsNullable = true
-        });
-
-        Assert.Equal(["ALTER TABLE shop.\"Orders\" ADD COLUMN \"Note\" text;\n"], Sql(commands));
-        Assert.True(commands[0].TransactionSuppressed);
-    }
+        => AssertSingleCommand(
+            new AddColumnOperation { Name = "Note", Table = "Orders", Schema = "shop", ClrType = typeof(string), ColumnType = "text", IsNullable = true },
+            "ALTER TABLE shop.\"Orders\" ADD COLUMN \"Note\" text;\n",
+            outsideTransaction: true);
 
     [Fact]
     public void AddColumn_required_with_default_adds_sets_default_backfills_and_checks_not_null()
@@ -321,10 +308,10 @@ public class DsqlMigrationsSqlGeneratorTests
         var column = new AddColumnOperation { Name = "Seq", Table = "Orders", ClrType = typeof(long), ColumnType = "bigint" };
         column.AddAnnotation(IdentityStrategy, NpgsqlValueGenerationStrategy.IdentityByDefaultColumn);
 
-        var e = Assert.Throws<NotSupportedException>(() => Generate("M4", column));
-
-        Assert.Contains("identity or serial column", e.Message);
-        Assert.Contains("migration 'M4', table 'Orders', column 'Seq'", e.Message);
+        AssertRefused(
+            () => Generate("M4", column),
+            "identity or serial column",
+            "migration 'M4', table 'Orders', column 'Seq'");
     }
 
     [Fact]
@@ -417,12 +404,7 @@ public class DsqlMigrationsSqlGeneratorTests
     [Fact]
     public void AlterColumn_adding_an_identity_is_refused()
     {
-        var alter = new AlterColumnOperation
-        {
-            Name = "Id", Table = "T", ClrType = typeof(long), ColumnType = "bigint",
-            OldColumn = new AddColumnOperation { ClrType = typeof(long), ColumnType = "bigint" }
-        };
-        alter.AddAnnotation(IdentityStrategy, NpgsqlValueGenerationStrategy.IdentityByDefaultColumn);
+        var alter = AlterIdToIdentity();
 
         Assert.Contains("value generation", Assert.Throws<NotSupportedException>(() => Generate(alter)).Message);
     }
@@ -430,12 +412,7 @@ public class DsqlMigrationsSqlGeneratorTests
     [Fact]
     public void AlterColumn_identity_cache_change_is_one_statement_per_option()
     {
-        var alter = new AlterColumnOperation
-        {
-            Name = "Id", Table = "T", ClrType = typeof(long), ColumnType = "bigint",
-            OldColumn = new AddColumnOperation { ClrType = typeof(long), ColumnType = "bigint" }
-        };
-        alter.AddAnnotation(IdentityStrategy, NpgsqlValueGenerationStrategy.IdentityByDefaultColumn);
+        var alter = AlterIdToIdentity();
         alter.AddAnnotation(IdentityOptions, new IdentitySequenceOptionsData { StartValue = 100, NumbersToCache = 65536 }.Serialize());
         alter.OldColumn.AddAnnotation(IdentityStrategy, NpgsqlValueGenerationStrategy.IdentityByDefaultColumn);
 
@@ -448,27 +425,11 @@ public class DsqlMigrationsSqlGeneratorTests
     }
 
     [Fact]
-    public void Column_drop_and_rename_are_single_statements()
-    {
-        Assert.Equal(["ALTER TABLE \"T\" DROP COLUMN \"A\";\n"], Sql(Generate(new DropColumnOperation { Name = "A", Table = "T" })));
-        Assert.Equal(
-            ["ALTER TABLE \"T\" RENAME COLUMN \"A\" TO \"B\";\n"],
-            Sql(Generate(new RenameColumnOperation { Name = "A", NewName = "B", Table = "T" })));
-    }
-
-    [Fact]
     public void RenameTable_with_new_schema_is_two_commands()
     {
         Assert.Equal(
             ["ALTER TABLE \"A\" RENAME TO \"B\";\n", "ALTER TABLE \"B\" SET SCHEMA shop;\n"],
             Sql(Generate(new RenameTableOperation { Name = "A", NewName = "B", NewSchema = "shop" })));
-    }
-
-    [Fact]
-    public void DropTable_and_DropSchema_are_single_statements()
-    {
-        Assert.Equal(["DROP TABLE shop.\"T\";\n"], Sql(Generate(new DropTableOperation { Name = "T", Schema = "shop" })));
-        Assert.Equal(["DROP SCHEMA shop;\n"], Sql(Generate(new DropSchemaOperation { Name = "shop" })));
     }
 
     [Fact]
@@ -490,15 +451,6 @@ public class DsqlMigrationsSqlGeneratorTests
         Assert.Equal(
             ["ALTER SEQUENCE \"S\" START WITH 5;\n", "ALTER SEQUENCE \"S\" RESTART;\n"],
             Sql(Generate(new RestartSequenceOperation { Name = "S", StartValue = 5 })));
-    }
-
-    [Fact]
-    public void AlterSequence_and_DropSequence_are_single_statements()
-    {
-        Assert.Equal(
-            ["ALTER SEQUENCE \"S\" INCREMENT BY 10 NO MINVALUE NO MAXVALUE NO CYCLE;\n"],
-            Sql(Generate(new AlterSequenceOperation { Name = "S", IncrementBy = 10, OldSequence = new CreateSequenceOperation() })));
-        Assert.Equal(["DROP SEQUENCE \"S\";\n"], Sql(Generate(new DropSequenceOperation { Name = "S" })));
     }
 
     [Fact]
@@ -541,12 +493,7 @@ public class DsqlMigrationsSqlGeneratorTests
 
     [Fact]
     public void Raw_sql_runs_outside_a_transaction()
-    {
-        var commands = Generate(new SqlOperation { Sql = "CREATE VIEW v AS SELECT 1 AS x;" });
-
-        Assert.Equal(["CREATE VIEW v AS SELECT 1 AS x;\n"], Sql(commands));
-        Assert.True(commands[0].TransactionSuppressed);
-    }
+        => AssertSingleCommand(new SqlOperation { Sql = "CREATE VIEW v AS SELECT 1 AS x;" }, "CREATE VIEW v AS SELECT 1 AS x;\n", outsideTransaction: true);
 
     [Fact]
     public void Comment_on_table_through_AlterTable_is_one_statement()
@@ -635,17 +582,6 @@ public class DsqlMigrationsSqlGeneratorTests
             Sql(Generate(new RenameSequenceOperation { Name = "S", NewName = "T", NewSchema = "shop" })));
 
     [Fact]
-    public void DropPrimaryKey_and_DropUniqueConstraint_are_single_statements()
-    {
-        Assert.Equal(
-            ["ALTER TABLE \"T\" DROP CONSTRAINT \"PK_T\";\n"],
-            Sql(Generate(new DropPrimaryKeyOperation { Name = "PK_T", Table = "T" })));
-        Assert.Equal(
-            ["ALTER TABLE \"T\" DROP CONSTRAINT \"AK_T\";\n"],
-            Sql(Generate(new DropUniqueConstraintOperation { Name = "AK_T", Table = "T" })));
-    }
-
-    [Fact]
     public void Postgres_extension_is_refused()
     {
         var alter = new AlterDatabaseOperation();
@@ -660,9 +596,7 @@ public class DsqlMigrationsSqlGeneratorTests
         var alter = new AlterDatabaseOperation();
         alter.AddAnnotation("Npgsql:Enum:mood", "happy,sad");
 
-        var e = Assert.Throws<NotSupportedException>(() => Generate(alter));
-        Assert.Contains("enum type 'mood'", e.Message);
-        Assert.Contains("HasConversion<string>()", e.Message);
+        AssertRefused(() => Generate(alter), "enum type 'mood'", "HasConversion<string>()");
     }
 
     [Fact]
@@ -712,5 +646,32 @@ public class DsqlMigrationsSqlGeneratorTests
                 }
             }
         };
+    }
+
+    // The operation generates exactly one command, with this SQL, run outside a transaction or inside one.
+    private static void AssertSingleCommand(MigrationOperation operation, string sql, bool outsideTransaction)
+    {
+        var command = Assert.Single(Generate(operation));
+        Assert.Equal(sql, command.CommandText.ReplaceLineEndings("\n"));
+        Assert.Equal(outsideTransaction, command.TransactionSuppressed);
+    }
+
+    // Generating is refused with a message that holds each fragment.
+    private static void AssertRefused(Func<IReadOnlyList<MigrationCommand>> generate, params string[] fragments)
+    {
+        var message = Assert.Throws<NotSupportedException>(generate).Message;
+        Assert.All(fragments, fragment => Assert.Contains(fragment, message));
+    }
+
+    // Column "Id" of "T" (bigint) altered into an identity column.
+    private static AlterColumnOperation AlterIdToIdentity()
+    {
+        var alter = new AlterColumnOperation
+        {
+            Name = "Id", Table = "T", ClrType = typeof(long), ColumnType = "bigint",
+            OldColumn = new AddColumnOperation { ClrType = typeof(long), ColumnType = "bigint" }
+        };
+        alter.AddAnnotation(IdentityStrategy, NpgsqlValueGenerationStrategy.IdentityByDefaultColumn);
+        return alter;
     }
 }

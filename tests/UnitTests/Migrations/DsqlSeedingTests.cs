@@ -11,16 +11,11 @@ public class DsqlSeedingTests
     [Fact]
     public void Seeding_identity_tables_bumps_each_sequence_in_a_data_command_of_its_own()
     {
-        using var context = new SeedContext();
-        var generator = (DsqlMigrationsSqlGenerator)context.GetService<IMigrationsSqlGenerator>();
-        var model = context.GetService<IDesignTimeModel>().Model;
-
-        var commands = generator.Generate(
+        var commands = SeedContext.Generate(
             [
                 new InsertDataOperation { Table = "Colors", Columns = ["Id", "Name"], Values = new object?[,] { { 1L, "red" } } },
                 new InsertDataOperation { Table = "Sizes", Columns = ["Id", "Name"], Values = new object?[,] { { 1L, "S" } } }
-            ],
-            model);
+            ]);
 
         Assert.Equal(
             [
@@ -36,13 +31,8 @@ public class DsqlSeedingTests
     [Fact]
     public void Backfill_with_the_target_model_runs_in_key_batches_under_the_row_limit()
     {
-        using var context = new SeedContext();
-        var generator = (DsqlMigrationsSqlGenerator)context.GetService<IMigrationsSqlGenerator>();
-        var model = context.GetService<IDesignTimeModel>().Model;
-
-        var commands = generator.Generate(
-            [new AddColumnOperation { Name = "Rank", Table = "Colors", ClrType = typeof(int), ColumnType = "integer", DefaultValue = 5 }],
-            model);
+        var commands = SeedContext.Generate(
+            new AddColumnOperation { Name = "Rank", Table = "Colors", ClrType = typeof(int), ColumnType = "integer", DefaultValue = 5 });
 
         var backfill = Assert.IsType<DsqlBackfillMigrationCommand>(commands[2]);
         Assert.Equal("UPDATE \"Colors\" SET \"Rank\" = 5 WHERE \"Rank\" IS NULL;\n", backfill.CommandText.ReplaceLineEndings("\n"));
@@ -57,6 +47,13 @@ public class DsqlSeedingTests
         public SeedContext()
             : base(TestEndpoints.Options<SeedContext>())
         {
+        }
+
+        /// <summary>Generates the commands for the operations against this context's model, as a migration to it would.</summary>
+        public static IReadOnlyList<MigrationCommand> Generate(params MigrationOperation[] operations)
+        {
+            using var context = new SeedContext();
+            return context.GetService<IMigrationsSqlGenerator>().Generate(operations, context.GetService<IDesignTimeModel>().Model);
         }
 
         protected override void OnModelCreating(ModelBuilder modelBuilder)
