@@ -1,5 +1,6 @@
 using Amazon.Runtime;
 using Dsql.Local.Backend;
+using EFCore.Dsql.Scenarios;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
@@ -11,21 +12,15 @@ public sealed class BenchBlog
     public string Name { get; set; } = "";
 }
 
-public sealed class BenchCounter
-{
-    public long Id { get; set; }
-    public long Value { get; set; }
-}
-
 public sealed class BenchContext(DbContextOptions<BenchContext> options) : DbContext(options)
 {
     public DbSet<BenchBlog> Blogs => Set<BenchBlog>();
-    public DbSet<BenchCounter> Counters => Set<BenchCounter>();
+    public DbSet<Counter> Counters => Set<Counter>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<BenchBlog>().ToTable("bench_blogs");
-        modelBuilder.Entity<BenchCounter>(b =>
+        modelBuilder.Entity<Counter>(b =>
         {
             b.ToTable("bench_counters");
             b.Property(c => c.Id).ValueGeneratedNever();
@@ -33,15 +28,16 @@ public sealed class BenchContext(DbContextOptions<BenchContext> options) : DbCon
     }
 }
 
-/// <summary>One throw-away PostgreSQL for a benchmark class, with the benchmark tables created.</summary>
+/// <summary>One throw-away PostgreSQL for a benchmark class (trusted loopback TCP), with the benchmark tables created.</summary>
 internal static class BenchDatabase
 {
     public static readonly AWSCredentials Credentials = new BasicAWSCredentials("AKIDBENCHMARK", "benchmark-secret");
 
     public static async Task<(PostgresInstance Instance, string ConnectionString)> StartAsync()
     {
-        var instance = await PostgresInstance.StartAsync();
-        var connectionString = new NpgsqlConnectionStringBuilder(instance.ConnectionString) { SslMode = SslMode.Disable, MaxPoolSize = 32 }.ConnectionString;
+        // UseAuroraDsql needs a host name (it signs tokens for it), so TCP on loopback; the server trusts any token.
+        var (instance, tcp) = await TrustedPostgres.StartAsync();
+        var connectionString = new NpgsqlConnectionStringBuilder(tcp) { MaxPoolSize = 32 }.ConnectionString;
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(

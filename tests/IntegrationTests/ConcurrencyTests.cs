@@ -1,6 +1,4 @@
 using EFCore.Dsql.IntegrationTests.EFCore;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace EFCore.Dsql.IntegrationTests;
 

@@ -1,6 +1,4 @@
 using Amazon.Runtime;
-using Dsql.Npgsql;
-using Npgsql;
 
 namespace EFCore.Dsql.IntegrationTests;
 

@@ -1,6 +1,3 @@
-using Dsql.Npgsql;
-using Npgsql;
-
 namespace EFCore.Dsql.IntegrationTests;
 
 /// <summary><c>DsqlRetry</c>: ADO.NET units of work retried as a whole on conflicts, on both paths, and failures that are not retried.</summary>

@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace EFCore.Dsql.IntegrationTests;
 
 /// <summary>The connection pool: bounded, concurrent, recycled, and one IAM token per physical connection.</summary>

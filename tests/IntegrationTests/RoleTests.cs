@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using Dsql.Npgsql;
-using Npgsql;
 
 namespace EFCore.Dsql.IntegrationTests;
 

@@ -1,6 +1,3 @@
-using Dsql.Local;
-using Npgsql;
-
 namespace EFCore.Dsql.FunctionalTests.Design;
 
 /// <summary>
@@ -79,18 +76,6 @@ public sealed class DotnetEfHostTests(DotnetEfTool tool) : IClassFixture<DotnetE
         Assert.DoesNotContain(secretAccessKey, output, StringComparison.Ordinal);
     }
 
-    private static async Task<List<string>> QueryAsync(DsqlLocalServer emulator, string sql)
-    {
-        await using var connection = new NpgsqlConnection(emulator.BackendConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var values = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            values.Add(reader.GetString(0));
-        }
-
-        return values;
-    }
+    private static Task<List<string>> QueryAsync(DsqlLocalServer emulator, string sql)
+        => BackendSql.ColumnAsync(emulator.BackendConnectionString, sql);
 }

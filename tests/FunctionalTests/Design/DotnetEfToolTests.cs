@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Text;
-using Dsql.Local;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Design;
 
@@ -84,17 +82,7 @@ public sealed class DotnetEfTool : IAsyncLifetime
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
-        foreach (var (name, value) in environment)
-        {
-            if (value is null)
-            {
-                start.Environment.Remove(name);
-            }
-            else
-            {
-                start.Environment[name] = value;
-            }
-        }
+        start.WithEnvironment(environment);
 
         using var process = Process.Start(start)!;
         var output = new StringBuilder();
@@ -241,28 +229,11 @@ public sealed class DotnetEfToolTests(DotnetEfTool tool) : IClassFixture<DotnetE
         return onPath ?? beside ?? throw new InvalidOperationException("psql was not found on PATH or beside PostgreSQL's server binaries; run scripts/ensure-postgres.sh.");
     }
 
-    private static async Task<List<string>> TablesAsync(DsqlLocalServer emulator)
-    {
-        await using var connection = new NpgsqlConnection(emulator.BackendConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'", connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var tables = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            tables.Add(reader.GetString(0));
-        }
+    private static Task<List<string>> TablesAsync(DsqlLocalServer emulator)
+        => BackendSql.ColumnAsync(emulator.BackendConnectionString, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
 
-        return tables;
-    }
-
-    private static async Task<long> AppliedMigrationCountAsync(DsqlLocalServer emulator)
-    {
-        await using var connection = new NpgsqlConnection(emulator.BackendConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM \"__EFMigrationsHistory\"", connection);
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    private static Task<long> AppliedMigrationCountAsync(DsqlLocalServer emulator)
+        => BackendSql.ScalarAsync<long>(emulator.BackendConnectionString, "SELECT count(*) FROM \"__EFMigrationsHistory\"");
 
     private static Task<long> MigrationCountInAssemblyAsync()
         => Task.FromResult((long)typeof(Blog.Model.BlogContext).Assembly.GetTypes()

@@ -1,10 +1,4 @@
-using Amazon.Runtime;
-using Dsql.Local;
-using Dsql.Npgsql;
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.EFCore;
 

@@ -1,11 +1,4 @@
-#pragma warning disable EF1001 // tests reach into EFCore.Dsql internals on purpose
-using Amazon.Runtime;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Migrations;
-using Npgsql.EntityFrameworkCore.PostgreSQL.Migrations;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.EFCore;
 
@@ -23,12 +16,6 @@ public sealed class Post
     public int Likes { get; set; }
     public long BlogId { get; set; }
     public Blog? Blog { get; set; }
-}
-
-public sealed class Counter
-{
-    public long Id { get; set; }
-    public long Value { get; set; }
 }
 
 /// <summary>
@@ -60,36 +47,4 @@ public abstract class BloggingContext(DbContextOptions options, string tablePref
 public static class TestWarnings
 {
     public static void Configure(WarningsConfigurationBuilder warnings) => warnings.Log(CoreEventId.ManyServiceProvidersCreatedWarning);
-}
-
-/// <summary>Where functional tests connect: a plain PostgreSQL server reached through UseAuroraDsql (trust auth).</summary>
-public sealed class PostgresTarget(Infrastructure.PostgresFixture fixture)
-{
-    public static readonly AWSCredentials Credentials = new BasicAWSCredentials("AKIDFUNCTIONALTEST", "functional-test-secret");
-
-    // The application name keeps test classes apart: equal options share one data source process-wide (by design).
-    public string ConnectionString(int maxPoolSize = 100, string applicationName = "efcore-dsql-tests")
-        => new NpgsqlConnectionStringBuilder(fixture.TcpConnectionString)
-        {
-            SslMode = SslMode.Disable, MaxPoolSize = maxPoolSize, ApplicationName = applicationName,
-        }.ConnectionString;
-
-    public DbContextOptionsBuilder Configure(
-        DbContextOptionsBuilder builder, Action<DsqlDbContextOptionsBuilder>? dsql = null, int maxPoolSize = 100, string applicationName = "efcore-dsql-tests")
-        => builder.UseAuroraDsql(ConnectionString(maxPoolSize, applicationName), o =>
-        {
-            o.Region("us-east-1").Credentials(Credentials).EnableRetryOnFailure(20, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(200), null);
-            dsql?.Invoke(o);
-        })
-        // Plain PostgreSQL does not understand DSQL's CREATE INDEX ASYNC: create the test schema with Npgsql's generator.
-        .ReplaceService<IMigrationsSqlGenerator, NpgsqlMigrationsSqlGenerator>()
-        .ConfigureWarnings(TestWarnings.Configure);
-
-    public async Task<T> QueryAsync<T>(string sql)
-    {
-        await using var connection = new NpgsqlConnection(fixture.Instance.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (T)(await command.ExecuteScalarAsync())!;
-    }
 }

@@ -1,13 +1,7 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql internals on purpose
-using Amazon.Runtime;
-using Dsql.Local;
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
-using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.EFCore;
 
@@ -16,14 +10,6 @@ public sealed class Account
     public Guid Id { get; set; }
     public string Owner { get; set; } = "";
     public long Balance { get; set; }
-    public List<Statement> Statements { get; set; } = [];
-}
-
-public sealed class Statement
-{
-    public long Id { get; set; }
-    public Guid AccountId { get; set; }
-    public string Period { get; set; } = "";
 }
 
 public sealed class Ledger
@@ -32,13 +18,11 @@ public sealed class Ledger
     public string Note { get; set; } = "";
 }
 
-/// <summary>Accounts with statements (a foreign key and its index, created with CREATE INDEX ASYNC), a ledger and counters.</summary>
+/// <summary>Accounts (an index on the owner, created with CREATE INDEX ASYNC) and a ledger.</summary>
 public sealed class BankContext(DbContextOptions<BankContext> options) : DbContext(options)
 {
     public DbSet<Account> Accounts => Set<Account>();
     public DbSet<Ledger> Ledger => Set<Ledger>();
-    public DbSet<Counter> Counters => Set<Counter>();
-    public DbSet<Statement> Statements => Set<Statement>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -47,106 +31,31 @@ public sealed class BankContext(DbContextOptions<BankContext> options) : DbConte
             b.ToTable("emu_accounts");
             b.HasIndex(a => a.Owner);
         });
-        modelBuilder.Entity<Statement>().ToTable("emu_statements");
         modelBuilder.Entity<Ledger>().ToTable("emu_ledger");
-        modelBuilder.Entity<Counter>(b =>
-        {
-            b.ToTable("emu_counters");
-            b.Property(c => c.Id).ValueGeneratedNever();
-        });
     }
 }
 
 /// <summary>
 /// EF Core against Dsql.Local with IAM authentication on: every connection presents a SigV4 token the emulator verifies,
-/// and the emulator enforces DSQL's transaction and DDL rules.
+/// and the emulator enforces DSQL's transaction and DDL rules. CRUD, queries and hot-row contention run here and on
+/// PostgreSQL from one class, <see cref="EfScenarioTests"/>.
 /// </summary>
 [Collection(DsqlLocalCollection.Name)]
 public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
 {
     private readonly List<string> _log = [];
+    private readonly DsqlLocalTarget _target = new(fixture);
 
-    private AWSCredentials Credentials => _credentials ??= new BasicAWSCredentials(fixture.Credential.AccessKeyId, fixture.Credential.SecretAccessKey);
-
-    private AWSCredentials? _credentials;
-
-    private string Source(string applicationName = "efcore-emulator")
-        => $"Host=localhost;Port={fixture.Port};SSL Mode={(fixture.Server.TlsEnabled ? "Require" : "Disable")};Application Name={applicationName}";
-
-    private DbContextOptionsBuilder Configure(
-        DbContextOptionsBuilder builder, AWSCredentials? credentials = null, string applicationName = "efcore-emulator", bool defaultRetries = false)
-        => builder
-            .UseAuroraDsql(Source(applicationName), o =>
-            {
-                o.Region(fixture.Region).Credentials(credentials ?? Credentials);
-                if (!defaultRetries)
-                {
-                    o.EnableRetryOnFailure(20, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(1), null);
-                }
-            })
-            .LogTo(line => { lock (_log) { _log.Add(line); } }, [DsqlEventId.ExecutionStrategyRetrying, RelationalEventId.CommandExecuting])
-            .ConfigureWarnings(TestWarnings.Configure);
+    private DbContextOptionsBuilder Configure(DbContextOptionsBuilder builder, AWSCredentials? credentials = null, string applicationName = "efcore-emulator")
+        => _target.Configure(builder, o => o.Credentials(credentials ?? _target.Credentials), applicationName: applicationName)
+            .LogTo(line => { lock (_log) { _log.Add(line); } }, [DsqlEventId.ExecutionStrategyRetrying, RelationalEventId.CommandExecuting]);
 
     private BankContext NewContext(AWSCredentials? credentials = null, string applicationName = "efcore-emulator")
         => new((DbContextOptions<BankContext>)Configure(new DbContextOptionsBuilder<BankContext>(), credentials, applicationName).Options);
 
-    public async Task InitializeAsync()
-    {
-        await using var context = NewContext();
-        await context.Database.EnsureDeletedAsync();
-        Assert.True(await context.Database.EnsureCreatedAsync());
-    }
+    public Task InitializeAsync() => EfTarget.RecreateTablesAsync(NewContext());
 
     public Task DisposeAsync() => Task.CompletedTask;
-
-    [Fact]
-    public async Task CRUD_and_queries_work_over_IAM_authentication()
-    {
-        Guid id;
-        await using (var context = NewContext())
-        {
-            var account = new Account { Owner = "ana", Balance = 100 };
-            context.Accounts.Add(account);
-            context.Ledger.AddRange(new Ledger { Note = "opened" }, new Ledger { Note = "funded" });
-            await context.SaveChangesAsync(); // three INSERTs, one batch, one REPEATABLE READ transaction
-            id = account.Id;
-            Assert.NotEqual(Guid.Empty, id);
-        }
-
-        await using (var context = NewContext())
-        {
-            var account = await context.Accounts.SingleAsync(a => a.Id == id);
-            account.Balance -= 30;
-            await context.SaveChangesAsync();
-            Assert.Equal(2, await context.Ledger.CountAsync(l => l.Note.EndsWith("ed")));
-            Assert.Equal(70, await context.Accounts.Where(a => a.Owner == "ana").Select(a => a.Balance).SingleAsync());
-            context.Accounts.Remove(account);
-            await context.SaveChangesAsync();
-            Assert.False(await context.Accounts.AnyAsync(a => a.Id == id));
-        }
-
-        Assert.DoesNotContain(_log, line => line.Contains("SAVEPOINT", StringComparison.OrdinalIgnoreCase));
-    }
-
-    [Fact]
-    public async Task Relationships_load_through_a_foreign_key_created_by_EnsureCreated()
-    {
-        var account = new Account { Owner = "bo", Balance = 5 };
-        await using (var context = NewContext())
-        {
-            account.Statements.AddRange([new Statement { Period = "2026-01" }, new Statement { Period = "2026-02" }]);
-            context.Accounts.Add(account);
-            await context.SaveChangesAsync();
-        }
-
-        await using (var context = NewContext())
-        {
-            var loaded = await context.Accounts.Include(a => a.Statements).SingleAsync(a => a.Id == account.Id);
-            Assert.Equal(["2026-01", "2026-02"], loaded.Statements.Select(s => s.Period).Order());
-            Assert.True(loaded.Statements.All(s => s.Id > 0));
-            Assert.Equal("bo", await context.Accounts.Where(a => a.Owner == "bo").Select(a => a.Owner).FirstAsync());
-        }
-    }
 
     [Fact]
     public async Task BeginTransaction_without_a_level_is_accepted_by_the_emulators_DSQL_rules()
@@ -204,78 +113,11 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
         Assert.Equal("0A000", ex.SqlState);
     }
 
-    [Theory]
-    [InlineData(16, 50)]
-    [InlineData(32, 25)]
-    public async Task Workers_incrementing_one_hot_row_with_default_retry_settings_all_commit_over_IAM(int workers, int increments)
-    {
-        var applicationName = $"efcore-emulator-contention-{workers}";
-        await using var services = new ServiceCollection()
-            .AddPooledDbContextFactory<BankContext>(b => Configure(b, applicationName: applicationName, defaultRetries: true))
-            .BuildServiceProvider();
-        var factory = services.GetRequiredService<IDbContextFactory<BankContext>>();
-        var counterId = 1000 + workers;
-        await using (var seed = await factory.CreateDbContextAsync())
-        {
-            seed.Counters.Add(new Counter { Id = counterId, Value = 0 });
-            await seed.SaveChangesAsync();
-        }
-
-        var gaveUp = 0;
-        await Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>
-        {
-            for (var i = 0; i < increments; i++)
-            {
-                try
-                {
-                    await factory.ExecuteInNewContextAsync(async (context, ct) =>
-                    {
-                        await using var transaction = await context.Database.BeginTransactionAsync(ct);
-                        var counter = await context.Counters.SingleAsync(c => c.Id == counterId, ct);
-                        counter.Value++;
-                        await context.SaveChangesAsync(ct);
-                        await transaction.CommitAsync(ct);
-                    });
-                }
-                catch (RetryLimitExceededException)
-                {
-                    Interlocked.Increment(ref gaveUp);
-                }
-            }
-        })));
-
-        await using var check = await factory.CreateDbContextAsync();
-        var final = (await check.Counters.SingleAsync(c => c.Id == counterId)).Value;
-        int retries;
-        lock (_log)
-        {
-            retries = _log.Count(line => line.Contains("retryable failure", StringComparison.Ordinal) && line.Contains("40001", StringComparison.Ordinal));
-        }
-
-        var total = workers * increments;
-        WriteSummary(
-            $"efcore-contention-{workers}x{increments}",
-            $"efcore: {workers} workers x {increments} increments of one row on Dsql.Local (IAM, TLS), default UseAuroraDsql retry settings "
-                + $"(budget {DsqlRetryingExecutionStrategy.DefaultMaxRetryDuration.TotalSeconds:0} s / {DsqlRetryingExecutionStrategy.DefaultMaxRetryCount} retries, "
-                + $"full jitter {DsqlRetryingExecutionStrategy.DefaultBaseDelay.TotalMilliseconds:0} ms to {DsqlRetryingExecutionStrategy.DefaultMaxDelay.TotalSeconds:0} s): "
-                + $"final value {final}/{total}, {gaveUp} gave up, {retries} retries logged");
-        Assert.Equal(0, gaveUp);
-        Assert.Equal(total, final);
-        Assert.True(retries > 0, "the run must have been contended");
-    }
-
     [Fact]
     public async Task A_connection_closed_by_the_server_mid_transaction_is_retried_without_a_partial_commit()
     {
         await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
-        var options = new DbContextOptionsBuilder<BankContext>()
-            .UseAuroraDsql(
-                $"Host=localhost;Port={server.Port};SSL Mode={(server.TlsEnabled ? "Require" : "Disable")}",
-                o => o.Region(server.Region)
-                    .Credentials(new BasicAWSCredentials(server.Credential.AccessKeyId, server.Credential.SecretAccessKey))
-                    .EnableRetryOnFailure(10, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(100), null))
-            .ConfigureWarnings(TestWarnings.Configure)
-            .Options;
+        var options = OwnServerOptions(server);
         await using (var setup = new BankContext(options))
         {
             await setup.Database.EnsureCreatedAsync();
@@ -307,14 +149,16 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
         Assert.Equal(2, await check.Ledger.CountAsync(l => l.Note == "survives a dropped connection"));
     }
 
-    private static void WriteSummary(string name, string line)
-    {
-        if (Environment.GetEnvironmentVariable("DSQL_TEST_SUMMARY_DIR") is { Length: > 0 } directory)
-        {
-            Directory.CreateDirectory(directory);
-            File.WriteAllText(Path.Combine(directory, name + ".txt"), line + Environment.NewLine);
-        }
-    }
+    /// <summary>Options for a server a test starts for itself (quick retries: 10, from 5 ms up to 100 ms).</summary>
+    private static DbContextOptions<BankContext> OwnServerOptions(DsqlLocalServer server)
+        => new DbContextOptionsBuilder<BankContext>()
+            .UseAuroraDsql(
+                $"Host=localhost;Port={server.Port};SSL Mode={(server.TlsEnabled ? "Require" : "Disable")}",
+                o => o.Region(server.Region)
+                    .Credentials(new BasicAWSCredentials(server.Credential.AccessKeyId, server.Credential.SecretAccessKey))
+                    .EnableRetryOnFailure(10, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(100), null))
+            .ConfigureWarnings(TestWarnings.Configure)
+            .Options;
 
     private sealed class FixedOptionsFactory(DbContextOptions<BankContext> options) : IDbContextFactory<BankContext>
     {
@@ -352,14 +196,7 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
     public async Task The_pool_recovers_after_the_emulator_closes_connections_at_their_maximum_age()
     {
         await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { MaxConnectionAge = TimeSpan.FromSeconds(1) });
-        var options = new DbContextOptionsBuilder<BankContext>()
-            .UseAuroraDsql(
-                $"Host=localhost;Port={server.Port};SSL Mode={(server.TlsEnabled ? "Require" : "Disable")}",
-                o => o.Region(server.Region)
-                    .Credentials(new BasicAWSCredentials(server.Credential.AccessKeyId, server.Credential.SecretAccessKey))
-                    .EnableRetryOnFailure(10, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(100), null))
-            .ConfigureWarnings(TestWarnings.Configure)
-            .Options;
+        var options = OwnServerOptions(server);
 
         await using (var context = new BankContext(options))
         {

@@ -1,6 +1,4 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql internals on purpose
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;

@@ -1,7 +1,5 @@
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql internals on purpose
 using System.Data;
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -21,12 +19,7 @@ public sealed class TransactionBehaviourTests(PostgresFixture fixture) : IAsyncL
             .LogTo(_log.Add, [RelationalEventId.CommandExecuting, RelationalEventId.CreatingTransactionSavepoint, RelationalEventId.TransactionStarted])
             .Options);
 
-    public async Task InitializeAsync()
-    {
-        await using var context = NewContext();
-        await context.Database.EnsureDeletedAsync();
-        await context.Database.EnsureCreatedAsync();
-    }
+    public Task InitializeAsync() => EfTarget.RecreateTablesAsync(NewContext());
 
     public Task DisposeAsync() => Task.CompletedTask;
 

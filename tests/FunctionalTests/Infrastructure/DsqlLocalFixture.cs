@@ -1,6 +1,3 @@
-using Dsql.Local;
-using Npgsql;
-
 namespace EFCore.Dsql.FunctionalTests.Infrastructure;
 
 /// <summary>

@@ -1,9 +1,4 @@
 using Amazon;
-using Amazon.Runtime;
-using Dsql.Local;
-using Dsql.Npgsql;
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Local;
 
@@ -71,32 +66,18 @@ public sealed class DsqlLocalAuthTests(DsqlLocalFixture fixture)
         Assert.DoesNotContain("AKIAUNKNOWN000000000", error.MessageText, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Wrong_region_is_refused()
+    [Theory]
+    [InlineData("admin", true, "eu-west-1", "localhost", "region 'eu-west-1'")]
+    [InlineData("admin", true, "us-east-1", "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws", "signed for host 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws'")]
+    [InlineData("admin", false, "us-east-1", "localhost", "needs Action=DbConnectAdmin")]
+    [InlineData("app_writer", true, "us-east-1", "localhost", "needs Action=DbConnect")]
+    public async Task A_token_for_another_region_host_or_action_is_refused(string user, bool adminAction, string region, string host, string message)
     {
-        var token = DsqlAuthTokenGenerator.GenerateDbConnectAdminAuthToken(Credentials, RegionEndpoint.EUWest1, "localhost");
-        await AssertRefusedAsync("admin", token, "28000", "region 'eu-west-1'");
-    }
-
-    [Fact]
-    public async Task Wrong_host_is_refused()
-    {
-        var token = DsqlAuthTokenGenerator.GenerateDbConnectAdminAuthToken(Credentials, UsEast1, "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws");
-        await AssertRefusedAsync("admin", token, "28000", "signed for host 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws'");
-    }
-
-    [Fact]
-    public async Task Admin_with_a_DbConnect_token_is_refused()
-    {
-        var token = DsqlAuthTokenGenerator.GenerateDbConnectAuthToken(Credentials, UsEast1, "localhost");
-        await AssertRefusedAsync("admin", token, "28000", "needs Action=DbConnectAdmin");
-    }
-
-    [Fact]
-    public async Task Other_role_with_a_DbConnectAdmin_token_is_refused()
-    {
-        var token = DsqlAuthTokenGenerator.GenerateDbConnectAdminAuthToken(Credentials, UsEast1, "localhost");
-        await AssertRefusedAsync("app_writer", token, "28000", "needs Action=DbConnect");
+        var endpoint = RegionEndpoint.GetBySystemName(region);
+        var token = adminAction
+            ? DsqlAuthTokenGenerator.GenerateDbConnectAdminAuthToken(Credentials, endpoint, host)
+            : DsqlAuthTokenGenerator.GenerateDbConnectAuthToken(Credentials, endpoint, host);
+        await AssertRefusedAsync(user, token, "28000", message);
     }
 
     [Fact]

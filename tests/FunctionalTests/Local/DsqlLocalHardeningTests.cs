@@ -1,11 +1,8 @@
 using System.Buffers.Binary;
 using System.Net.Security;
 using System.Net.Sockets;
-using Dsql.Local;
-using EFCore.Dsql.FunctionalTests.Infrastructure;
 using Dsql.Local.Backend;
 using Dsql.Local.Protocol;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Local;
 
@@ -23,10 +20,7 @@ public sealed class DsqlLocalHardeningTests
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(backend.Host!));
         }
 
-        await using var connection = new NpgsqlConnection(server.BackendConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SHOW listen_addresses", connection);
-        Assert.Equal("", await command.ExecuteScalarAsync());
+        Assert.Equal("", await BackendSql.ScalarAsync<string>(server.BackendConnectionString, "SHOW listen_addresses"));
     }
 
     [Fact]

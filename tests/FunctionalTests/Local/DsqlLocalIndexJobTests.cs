@@ -1,5 +1,3 @@
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Npgsql;
 using static EFCore.Dsql.FunctionalTests.Local.DsqlLocalTransactionTests;
 
 namespace EFCore.Dsql.FunctionalTests.Local;

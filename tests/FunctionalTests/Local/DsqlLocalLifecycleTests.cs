@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using Dsql.Local;
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Local;
 
@@ -16,21 +13,7 @@ public sealed class DsqlLocalLifecycleTests
         await using var connection = new NpgsqlConnection(builder.ConnectionString);
         await connection.OpenAsync();
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        Exception? closed = null;
-        while (closed is null && DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                await using var command = new NpgsqlCommand("SELECT 1", connection);
-                await command.ExecuteScalarAsync();
-                await Task.Delay(100);
-            }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
-            {
-                closed = e;
-            }
-        }
+        var closed = await ConnectionProbe.FirstFailureAsync(connection, TimeSpan.FromSeconds(30));
 
         var error = Assert.IsType<PostgresException>(closed);
         Assert.Equal("08006", error.SqlState);
@@ -71,88 +54,76 @@ public sealed class DsqlLocalLifecycleTests
     [Fact]
     public async Task Disposing_the_server_stops_its_postgres()
     {
-        var dataDirectory = Directory.CreateTempSubdirectory("dsql-local-lifecycle-").FullName;
-        try
-        {
-            var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { DataDirectory = dataDirectory });
-            var postmasterPid = Path.Combine(dataDirectory, "pgdata", "postmaster.pid");
-            Assert.True(File.Exists(postmasterPid));
-            await server.DisposeAsync();
-            Assert.False(File.Exists(postmasterPid));
-        }
-        finally
-        {
-            Directory.Delete(dataDirectory, recursive: true);
-        }
+        using var dataDirectoryOwner = new TempDirectory("dsql-local-lifecycle-");
+        var dataDirectory = dataDirectoryOwner.Path;
+        var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { DataDirectory = dataDirectory });
+        var postmasterPid = Path.Combine(dataDirectory, "pgdata", "postmaster.pid");
+        Assert.True(File.Exists(postmasterPid));
+        await server.DisposeAsync();
+        Assert.False(File.Exists(postmasterPid));
     }
 
     [Fact]
     public async Task Command_line_prints_its_port_and_stops_its_postgres_on_sigterm()
     {
-        var dataDirectory = Directory.CreateTempSubdirectory("dsql-local-cli-").FullName;
-        try
+        using var dataDirectoryOwner = new TempDirectory("dsql-local-cli-");
+        var dataDirectory = dataDirectoryOwner.Path;
+        var startInfo = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in (string[])[EmulatorDll(), "--port", "0", "--data-dir", dataDirectory, "--quiet"])
         {
-            var startInfo = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var argument in (string[])[EmulatorDll(), "--port", "0", "--data-dir", dataDirectory, "--quiet"])
-            {
-                startInfo.ArgumentList.Add(argument);
-            }
+            startInfo.ArgumentList.Add(argument);
+        }
 
-            using var process = Process.Start(startInfo)!;
-            var port = 0;
-            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        using var process = Process.Start(startInfo)!;
+        var port = 0;
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            while (port == 0)
             {
-                while (port == 0)
+                var line = await process.StandardOutput.ReadLineAsync(timeout.Token)
+                           ?? throw new InvalidOperationException("The emulator exited: " + await process.StandardError.ReadToEndAsync());
+                const string marker = "listening on 127.0.0.1:";
+                var at = line.IndexOf(marker, StringComparison.Ordinal);
+                if (at >= 0)
                 {
-                    var line = await process.StandardOutput.ReadLineAsync(timeout.Token)
-                               ?? throw new InvalidOperationException("The emulator exited: " + await process.StandardError.ReadToEndAsync());
-                    const string marker = "listening on 127.0.0.1:";
-                    var at = line.IndexOf(marker, StringComparison.Ordinal);
-                    if (at >= 0)
-                    {
-                        port = int.Parse(line[(at + marker.Length)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
-                    }
+                    port = int.Parse(line[(at + marker.Length)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
                 }
             }
-
-            var postmasterPid = Path.Combine(dataDirectory, "pgdata", "postmaster.pid");
-            Assert.True(File.Exists(postmasterPid));
-            var postgresPid = int.Parse(File.ReadLines(postmasterPid).First(), System.Globalization.CultureInfo.InvariantCulture);
-
-            var builder = new NpgsqlConnectionStringBuilder
-            {
-                Host = "127.0.0.1", Port = port, Username = "admin", Database = "postgres", SslMode = SslMode.Require, Pooling = false,
-                Password = global::Dsql.Npgsql.DsqlAuthTokenGenerator.GenerateDbConnectAdminAuthToken(
-                    new Amazon.Runtime.BasicAWSCredentials(DsqlLocalCredential.DefaultAccessKeyId, DsqlLocalCredential.DefaultSecretAccessKey),
-                    Amazon.RegionEndpoint.USEast1, "localhost"),
-            };
-            await using (var connection = new NpgsqlConnection(builder.ConnectionString))
-            {
-                await connection.OpenAsync();
-                await using var command = new NpgsqlCommand("SELECT 1", connection);
-                Assert.Equal(1, await command.ExecuteScalarAsync());
-            }
-
-            Assert.Equal(0, kill(process.Id, 15));
-            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-
-            Assert.Equal(0, process.ExitCode);
-            Assert.False(File.Exists(postmasterPid));
-            // The postmaster removes its pid file just before it exits.
-            for (var i = 0; i < 100 && IsRunning(postgresPid); i++)
-            {
-                await Task.Delay(100);
-            }
-
-            Assert.False(IsRunning(postgresPid), $"PostgreSQL (pid {postgresPid}) is still running after the emulator stopped.");
         }
-        finally
+
+        var postmasterPid = Path.Combine(dataDirectory, "pgdata", "postmaster.pid");
+        Assert.True(File.Exists(postmasterPid));
+        var postgresPid = int.Parse(File.ReadLines(postmasterPid).First(), System.Globalization.CultureInfo.InvariantCulture);
+
+        var builder = new NpgsqlConnectionStringBuilder
         {
-            Directory.Delete(dataDirectory, recursive: true);
+            Host = "127.0.0.1", Port = port, Username = "admin", Database = "postgres", SslMode = SslMode.Require, Pooling = false,
+            Password = global::Dsql.Npgsql.DsqlAuthTokenGenerator.GenerateDbConnectAdminAuthToken(
+                new Amazon.Runtime.BasicAWSCredentials(DsqlLocalCredential.DefaultAccessKeyId, DsqlLocalCredential.DefaultSecretAccessKey),
+                Amazon.RegionEndpoint.USEast1, "localhost"),
+        };
+        await using (var connection = new NpgsqlConnection(builder.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT 1", connection);
+            Assert.Equal(1, await command.ExecuteScalarAsync());
         }
+
+        Assert.Equal(0, kill(process.Id, 15));
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.False(File.Exists(postmasterPid));
+        // The postmaster removes its pid file just before it exits.
+        for (var i = 0; i < 100 && IsRunning(postgresPid); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.False(IsRunning(postgresPid), $"PostgreSQL (pid {postgresPid}) is still running after the emulator stopped.");
     }
 
     internal static bool IsRunning(int pid)

@@ -1,6 +1,3 @@
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Npgsql;
-
 namespace EFCore.Dsql.FunctionalTests.Local;
 
 /// <summary>
@@ -21,40 +18,24 @@ public sealed class DsqlLocalPrivilegeTests(DsqlLocalFixture fixture)
         Assert.Equal("admin", await ScalarAsync(connection, "SELECT session_user::text"));
     }
 
-    [Fact]
-    public async Task Copy_to_a_program_inside_a_function_does_not_run_the_program()
+    [Theory]
+    [InlineData("priv_copy_to_program", null, "COPY (SELECT 1) TO PROGRAM 'touch {0}'")]
+    [InlineData("priv_copy_from_program", "priv_sink", "COPY priv_sink FROM PROGRAM 'touch {0}; echo x'")]
+    [InlineData("priv_copy_to_file", null, "COPY (SELECT 'leak') TO '{0}'")]
+    [InlineData("priv_copy_from_file", "priv_file_sink", "COPY priv_file_sink FROM '/etc/hostname'")]
+    public async Task Copy_to_or_from_a_program_or_server_file_inside_a_function_is_refused_and_runs_or_writes_nothing(
+        string function, string? sinkTable, string copy)
     {
+        if (sinkTable is not null)
+        {
+            await fixture.ExecuteOnBackendAsync($"DROP TABLE IF EXISTS {sinkTable}; CREATE TABLE {sinkTable} (v text)");
+        }
+
+        // The marker is the file the program would touch or the COPY would write.
         var marker = MarkerPath();
-        var error = await CallFunctionAsync("priv_copy_to_program", $"COPY (SELECT 1) TO PROGRAM 'touch {marker}'");
+        var error = await CallFunctionAsync(function, string.Format(copy, marker));
         Assert.Equal("42501", error.SqlState);
         Assert.False(File.Exists(marker));
-    }
-
-    [Fact]
-    public async Task Copy_from_a_program_inside_a_function_does_not_run_the_program()
-    {
-        var marker = MarkerPath();
-        await fixture.ExecuteOnBackendAsync("DROP TABLE IF EXISTS priv_sink; CREATE TABLE priv_sink (v text)");
-        var error = await CallFunctionAsync("priv_copy_from_program", $"COPY priv_sink FROM PROGRAM 'touch {marker}; echo x'");
-        Assert.Equal("42501", error.SqlState);
-        Assert.False(File.Exists(marker));
-    }
-
-    [Fact]
-    public async Task Copy_to_a_server_file_inside_a_function_writes_nothing()
-    {
-        var marker = MarkerPath();
-        var error = await CallFunctionAsync("priv_copy_to_file", $"COPY (SELECT 'leak') TO '{marker}'");
-        Assert.Equal("42501", error.SqlState);
-        Assert.False(File.Exists(marker));
-    }
-
-    [Fact]
-    public async Task Copy_from_a_server_file_inside_a_function_reads_nothing()
-    {
-        await fixture.ExecuteOnBackendAsync("DROP TABLE IF EXISTS priv_file_sink; CREATE TABLE priv_file_sink (v text)");
-        var error = await CallFunctionAsync("priv_copy_from_file", "COPY priv_file_sink FROM '/etc/hostname'");
-        Assert.Equal("42501", error.SqlState);
     }
 
     [Theory]
@@ -66,18 +47,14 @@ public sealed class DsqlLocalPrivilegeTests(DsqlLocalFixture fixture)
     [InlineData("SELECT lo_import('/etc/hostname')", "lo_import")]
     public async Task Server_file_functions_are_refused_with_dsqls_answer(string sql, string function)
     {
-        await using var connection = await fixture.OpenConnectionAsync();
-        var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(connection, sql));
-        Assert.Equal(("0A000", $"function {function} not supported"), (error.SqlState, error.MessageText));
+        await AssertNotSupportedAsync(sql, function);
     }
 
     [Fact]
     public async Task Lo_export_cannot_write_a_server_file()
     {
         var marker = MarkerPath();
-        await using var connection = await fixture.OpenConnectionAsync();
-        var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(connection, $"SELECT lo_export(lo_from_bytea(0, 'leak'), '{marker}')"));
-        Assert.Equal(("0A000", "function lo_export not supported"), (error.SqlState, error.MessageText));
+        await AssertNotSupportedAsync($"SELECT lo_export(lo_from_bytea(0, 'leak'), '{marker}')", "lo_export");
         Assert.False(File.Exists(marker));
     }
 
@@ -96,8 +73,7 @@ public sealed class DsqlLocalPrivilegeTests(DsqlLocalFixture fixture)
     public async Task Set_config_is_refused(string sql)
     {
         await using var connection = await fixture.OpenConnectionAsync();
-        var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(connection, sql));
-        Assert.Equal(("0A000", "function set_config not supported"), (error.SqlState, error.MessageText));
+        await AssertNotSupportedAsync(sql, "set_config", connection);
         Assert.Equal("admin", await ScalarAsync(connection, "SELECT current_user::text"));
     }
 
@@ -131,9 +107,7 @@ public sealed class DsqlLocalPrivilegeTests(DsqlLocalFixture fixture)
     [InlineData("pg_notify", "'channel', 'payload'")]
     public async Task Advisory_locks_and_notifications_are_refused_with_dsqls_answer(string function, string arguments)
     {
-        await using var connection = await fixture.OpenConnectionAsync();
-        var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(connection, $"SELECT {function}({arguments})"));
-        Assert.Equal(("0A000", $"function {function} not supported"), (error.SqlState, error.MessageText));
+        await AssertNotSupportedAsync($"SELECT {function}({arguments})", function);
     }
 
     [Fact]
@@ -141,8 +115,15 @@ public sealed class DsqlLocalPrivilegeTests(DsqlLocalFixture fixture)
     {
         await using var connection = await fixture.OpenConnectionAsync();
         await ScalarAsync(connection, "CREATE OR REPLACE VIEW priv_lock_view AS SELECT pg_try_advisory_lock(42) AS locked");
-        var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(connection, "SELECT locked FROM priv_lock_view"));
-        Assert.Equal(("0A000", "function pg_try_advisory_lock not supported"), (error.SqlState, error.MessageText));
+        await AssertNotSupportedAsync("SELECT locked FROM priv_lock_view", "pg_try_advisory_lock", connection);
+    }
+
+    /// <summary>Runs <paramref name="sql"/> (on a new connection unless one is given) and expects DSQL's answer to <paramref name="function"/>.</summary>
+    private async Task AssertNotSupportedAsync(string sql, string function, NpgsqlConnection? connection = null)
+    {
+        await using var owned = connection is null ? await fixture.OpenConnectionAsync() : null;
+        var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(connection ?? owned!, sql));
+        Assert.Equal(("0A000", $"function {function} not supported"), (error.SqlState, error.MessageText));
     }
 
     private static string MarkerPath() => Path.Combine(Path.GetTempPath(), "dsql-local-priv-" + Guid.NewGuid().ToString("N"));

@@ -1,6 +1,3 @@
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Npgsql;
-
 namespace EFCore.Dsql.FunctionalTests.Local;
 
 [Collection(DsqlLocalCollection.Name)]

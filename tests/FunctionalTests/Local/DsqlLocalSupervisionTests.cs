@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Dsql.Local;
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Local;
 
@@ -40,20 +37,7 @@ public sealed class DsqlLocalSupervisionTests
         Assert.Equal(0, DsqlLocalLifecycleTests.kill(postmaster, 9));
 
         // The session's backend exits once it notices its postmaster is gone; from then on the client hears why.
-        Exception? ended = null;
-        for (var i = 0; i < 600 && ended is null; i++)
-        {
-            try
-            {
-                await using var command = new NpgsqlCommand("SELECT 1", open);
-                await command.ExecuteScalarAsync();
-                await Task.Delay(100);
-            }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
-            {
-                ended = e;
-            }
-        }
+        var ended = await ConnectionProbe.FirstFailureAsync(open, TimeSpan.FromSeconds(60));
 
         // PostgreSQL's own farewell (57P01 "terminating connection due to unexpected postmaster exit") or, when the
         // backend died without one, the emulator's 08006: a FATAL error either way, never a bare closed socket.
@@ -92,59 +76,50 @@ public sealed class DsqlLocalSupervisionTests
     [Fact]
     public async Task Start_on_the_data_dir_of_a_killed_emulator_stops_its_stale_postgres_and_comes_up()
     {
-        var dataDirectory = Directory.CreateTempSubdirectory("dsql-local-stale-").FullName;
-        try
+        using var dataDirectoryOwner = new TempDirectory("dsql-local-stale-");
+        var dataDirectory = dataDirectoryOwner.Path;
+        var startInfo = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in (string[])[DsqlLocalLifecycleTests.EmulatorDll(), "--port", "0", "--data-dir", dataDirectory, "--quiet"])
         {
-            var startInfo = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var argument in (string[])[DsqlLocalLifecycleTests.EmulatorDll(), "--port", "0", "--data-dir", dataDirectory, "--quiet"])
-            {
-                startInfo.ArgumentList.Add(argument);
-            }
-
-            using (var emulator = Process.Start(startInfo)!)
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-                while (await emulator.StandardOutput.ReadLineAsync(timeout.Token) is { } line && !line.Contains("listening on", StringComparison.Ordinal))
-                {
-                }
-
-                emulator.Kill();
-                await emulator.WaitForExitAsync(timeout.Token);
-            }
-
-            var stale = int.Parse(File.ReadLines(Path.Combine(dataDirectory, "pgdata", "postmaster.pid")).First(), CultureInfo.InvariantCulture);
-            Assert.True(DsqlLocalLifecycleTests.IsRunning(stale), "The killed emulator's PostgreSQL should still be running.");
-
-            await using (var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { DataDirectory = dataDirectory }))
-            {
-                var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
-                await using var connection = new NpgsqlConnection(builder.ConnectionString);
-                await connection.OpenAsync();
-                await using var command = new NpgsqlCommand("SELECT 1", connection);
-                Assert.Equal(1, await command.ExecuteScalarAsync());
-                Assert.NotEqual(stale, await PostmasterPidAsync(server));
-            }
-
-            // The postmaster removes its pid file (which pg_ctl waits for) just before it exits.
-            for (var i = 0; i < 100 && DsqlLocalLifecycleTests.IsRunning(stale); i++)
-            {
-                await Task.Delay(100);
-            }
-
-            Assert.False(DsqlLocalLifecycleTests.IsRunning(stale), $"The stale PostgreSQL (pid {stale}) is still running.");
+            startInfo.ArgumentList.Add(argument);
         }
-        finally
+
+        using (var emulator = Process.Start(startInfo)!)
         {
-            Directory.Delete(dataDirectory, recursive: true);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            while (await emulator.StandardOutput.ReadLineAsync(timeout.Token) is { } line && !line.Contains("listening on", StringComparison.Ordinal))
+            {
+            }
+
+            emulator.Kill();
+            await emulator.WaitForExitAsync(timeout.Token);
         }
+
+        var stale = int.Parse(File.ReadLines(Path.Combine(dataDirectory, "pgdata", "postmaster.pid")).First(), CultureInfo.InvariantCulture);
+        Assert.True(DsqlLocalLifecycleTests.IsRunning(stale), "The killed emulator's PostgreSQL should still be running.");
+
+        await using (var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { DataDirectory = dataDirectory }))
+        {
+            var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
+            await using var connection = new NpgsqlConnection(builder.ConnectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT 1", connection);
+            Assert.Equal(1, await command.ExecuteScalarAsync());
+            Assert.NotEqual(stale, await PostmasterPidAsync(server));
+        }
+
+        // The postmaster removes its pid file (which pg_ctl waits for) just before it exits.
+        for (var i = 0; i < 100 && DsqlLocalLifecycleTests.IsRunning(stale); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.False(DsqlLocalLifecycleTests.IsRunning(stale), $"The stale PostgreSQL (pid {stale}) is still running.");
     }
 
     private static async Task<int> PostmasterPidAsync(DsqlLocalServer server)
     {
-        await using var connection = new NpgsqlConnection(server.BackendConnectionString + ";Pooling=false");
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SHOW data_directory", connection);
-        var dataDirectory = (string)(await command.ExecuteScalarAsync())!;
+        var dataDirectory = await BackendSql.ScalarAsync<string>(server.BackendConnectionString + ";Pooling=false", "SHOW data_directory");
         return int.Parse(File.ReadLines(Path.Combine(dataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
     }
 }

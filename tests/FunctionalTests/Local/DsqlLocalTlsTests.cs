@@ -2,9 +2,7 @@ using System.Net;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Dsql.Local;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Local;
 
@@ -27,49 +25,37 @@ public sealed class DsqlLocalTlsTests
     public async Task VerifyFull_with_a_different_root_certificate_is_refused()
     {
         await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
-        var directory = Directory.CreateTempSubdirectory("dsql-local-wrong-root-").FullName;
-        try
-        {
-            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var request = new CertificateRequest("CN=Some other root CA", key, HashAlgorithmName.SHA256);
-            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-            using var otherRoot = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(1));
-            var wrongRoot = Path.Combine(directory, "other-root.crt");
-            await File.WriteAllTextAsync(wrongRoot, otherRoot.ExportCertificatePem());
+        using var directoryOwner = new TempDirectory("dsql-local-wrong-root-");
+        var directory = directoryOwner.Path;
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=Some other root CA", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var otherRoot = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(1));
+        var wrongRoot = Path.Combine(directory, "other-root.crt");
+        await File.WriteAllTextAsync(wrongRoot, otherRoot.ExportCertificatePem());
 
-            var error = await Assert.ThrowsAnyAsync<Exception>(() => SelectOneAsync(VerifyFull(server, "127.0.0.1", wrongRoot)));
-            Assert.True(Flatten(error).Any(e => e is AuthenticationException), $"Expected a TLS authentication failure, got: {error}");
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => SelectOneAsync(VerifyFull(server, "127.0.0.1", wrongRoot)));
+        Assert.True(Flatten(error).Any(e => e is AuthenticationException), $"Expected a TLS authentication failure, got: {error}");
     }
 
     [Fact]
     public async Task Root_certificate_in_the_data_directory_survives_a_restart_and_still_verifies()
     {
-        var dataDirectory = Directory.CreateTempSubdirectory("dsql-local-tls-restart-").FullName;
-        try
+        using var dataDirectoryOwner = new TempDirectory("dsql-local-tls-restart-");
+        var dataDirectory = dataDirectoryOwner.Path;
+        string rootPath;
+        string firstRoot;
+        await using (var first = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { DataDirectory = dataDirectory }))
         {
-            string rootPath;
-            string firstRoot;
-            await using (var first = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { DataDirectory = dataDirectory }))
-            {
-                rootPath = first.RootCertificatePath!;
-                Assert.StartsWith(dataDirectory, rootPath, StringComparison.Ordinal);
-                firstRoot = await File.ReadAllTextAsync(rootPath);
-            }
+            rootPath = first.RootCertificatePath!;
+            Assert.StartsWith(dataDirectory, rootPath, StringComparison.Ordinal);
+            firstRoot = await File.ReadAllTextAsync(rootPath);
+        }
 
-            await using var second = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { DataDirectory = dataDirectory });
-            Assert.Equal(rootPath, second.RootCertificatePath);
-            Assert.Equal(firstRoot, await File.ReadAllTextAsync(rootPath));
-            Assert.Equal(1, await SelectOneAsync(VerifyFull(second, "127.0.0.1", rootPath)));
-        }
-        finally
-        {
-            Directory.Delete(dataDirectory, recursive: true);
-        }
+        await using var second = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { DataDirectory = dataDirectory });
+        Assert.Equal(rootPath, second.RootCertificatePath);
+        Assert.Equal(firstRoot, await File.ReadAllTextAsync(rootPath));
+        Assert.Equal(1, await SelectOneAsync(VerifyFull(second, "127.0.0.1", rootPath)));
     }
 
     [Fact]

@@ -2,9 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
-using Dsql.Local;
 using EFCore.Dsql.FunctionalTests.Design;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Local;
 
@@ -173,10 +171,7 @@ public sealed class DsqlLocalToolTests
                 start.ArgumentList.Add(argument);
             }
 
-            foreach (var (name, value) in environment)
-            {
-                start.Environment[name] = value;
-            }
+            start.WithEnvironment(environment);
 
             var emulator = new EmulatorProcess(Process.Start(start)!);
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));

@@ -1,6 +1,4 @@
 using System.Data;
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Local;
 

@@ -1,6 +1,4 @@
 using System.Data;
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Npgsql;
 using static EFCore.Dsql.FunctionalTests.Local.DsqlLocalTransactionTests;
 
 namespace EFCore.Dsql.FunctionalTests.Local;

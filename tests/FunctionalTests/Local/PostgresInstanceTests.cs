@@ -1,5 +1,4 @@
 using Dsql.Local.Backend;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Local;
 

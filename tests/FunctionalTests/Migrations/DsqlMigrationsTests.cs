@@ -1,14 +1,11 @@
 #pragma warning disable EF1001 // The tests wire the internal migration services directly.
 
 using System.Diagnostics;
-using EFCore.Dsql.FunctionalTests.Infrastructure;
 using EFCore.Dsql.FunctionalTests.Migrations.Shop;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Migrations;
 
@@ -38,11 +35,7 @@ public sealed class DsqlMigrationsTests(DsqlLocalFixture fixture) : IAsyncLifeti
     public async Task UseAuroraDsql_applies_the_migrations_with_its_retrying_strategy()
     {
         await using var context = new ShopContext(new DbContextOptionsBuilder<ShopContext>()
-            .UseAuroraDsql(fixture.DataSource, dsql => dsql
-                .EnableRetryOnFailure()
-                .Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", ShopContext.Schema)))
-            // Every test's emulator data source needs its own internal service provider; the test run creates many.
-            .ConfigureWarnings(w => w.Ignore(CoreEventId.ManyServiceProvidersCreatedWarning))
+            .UseAuroraDsqlForTests(fixture.DataSource, ShopContext.Schema, dsql => dsql.EnableRetryOnFailure())
             .Options);
 
         await context.Database.MigrateAsync();

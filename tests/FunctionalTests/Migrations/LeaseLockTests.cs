@@ -1,11 +1,8 @@
 #pragma warning disable EF1001 // The tests exercise the internal migration services directly.
 
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Migrations;
 
@@ -88,8 +85,7 @@ public sealed class LeaseLockTests(PostgresFixture fixture) : IDisposable
 
     private DbContext CreateContext(DsqlMigrationsOptions options)
         => new(new DbContextOptionsBuilder()
-            .UseAuroraDsql(_dataSource, dsql => dsql.Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", _schema)))
+            .UseAuroraDsqlForTests(_dataSource, _schema)
             .UseMigrationsOptions(options)
-            .ConfigureWarnings(global::EFCore.Dsql.FunctionalTests.EFCore.TestWarnings.Configure)
             .Options);
 }

@@ -1,11 +1,8 @@
 #pragma warning disable EF1001 // The tests set migration options through the internal options extension.
 
-using EFCore.Dsql.FunctionalTests.Infrastructure;
 using EFCore.Dsql.FunctionalTests.Migrations.Shop;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Migrations;
 
@@ -21,9 +18,8 @@ internal static class ShopDatabase
         NpgsqlDataSource dataSource, DsqlMigrationsOptions? options, bool retryOnFailure, params IInterceptor[] interceptors)
     {
         var builder = new DbContextOptionsBuilder<ShopContext>()
-            .UseAuroraDsql(dataSource, dsql =>
+            .UseAuroraDsqlForTests(dataSource, ShopContext.Schema, dsql =>
             {
-                dsql.Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", ShopContext.Schema));
                 if (retryOnFailure)
                 {
                     dsql.EnableRetryOnFailure(3, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(50), null);
@@ -33,8 +29,7 @@ internal static class ShopDatabase
                     dsql.DisableRetryOnFailure();
                 }
             })
-            .UseMigrationsOptions(options ?? DsqlMigrationsOptions.Default)
-            .ConfigureWarnings(global::EFCore.Dsql.FunctionalTests.EFCore.TestWarnings.Configure);
+            .UseMigrationsOptions(options ?? DsqlMigrationsOptions.Default);
         if (interceptors.Length > 0)
         {
             builder.AddInterceptors(interceptors);
@@ -48,29 +43,12 @@ internal static class ShopDatabase
         => fixture.ExecuteOnBackendAsync("DROP SCHEMA IF EXISTS shop CASCADE");
 
     /// <summary>The migration ids in the history table.</summary>
-    public static async Task<List<string>> AppliedMigrationsAsync(DsqlLocalFixture fixture)
-    {
-        var ids = new List<string>();
-        await using var connection = new NpgsqlConnection(fixture.BackendConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("""SELECT "MigrationId" FROM shop."__EFMigrationsHistory" ORDER BY 1""", connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            ids.Add(reader.GetString(0));
-        }
-
-        return ids;
-    }
+    public static Task<List<string>> AppliedMigrationsAsync(DsqlLocalFixture fixture)
+        => BackendSql.ColumnAsync(fixture.BackendConnectionString, """SELECT "MigrationId" FROM shop."__EFMigrationsHistory" ORDER BY 1""");
 
     /// <summary>One value from the backend (inspection that bypasses the DSQL rules).</summary>
-    public static async Task<T> BackendScalarAsync<T>(DsqlLocalFixture fixture, string sql)
-    {
-        await using var connection = new NpgsqlConnection(fixture.BackendConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (T)(await command.ExecuteScalarAsync())!;
-    }
+    public static Task<T> BackendScalarAsync<T>(DsqlLocalFixture fixture, string sql)
+        => BackendSql.ScalarAsync<T>(fixture.BackendConnectionString, sql);
 
     /// <summary>Runs one statement through the emulator, as <c>admin</c> with IAM auth.</summary>
     public static async Task ExecuteAsync(DsqlLocalFixture fixture, string sql)

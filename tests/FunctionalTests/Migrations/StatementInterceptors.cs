@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore.Diagnostics;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Migrations;
 

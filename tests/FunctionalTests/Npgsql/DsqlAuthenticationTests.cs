@@ -1,6 +1,3 @@
-using Dsql.Npgsql;
-using Npgsql;
-
 namespace EFCore.Dsql.FunctionalTests.Npgsql;
 
 /// <summary>The generated token is exactly the password the server checks; nothing else gets in.</summary>

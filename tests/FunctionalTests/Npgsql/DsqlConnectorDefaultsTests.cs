@@ -1,8 +1,3 @@
-using Amazon.Runtime;
-using Dsql.Npgsql;
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Npgsql;
-
 namespace EFCore.Dsql.FunctionalTests.Npgsql;
 
 /// <summary>
@@ -16,25 +11,17 @@ public sealed class DsqlConnectorDefaultsTests(DsqlLocalFixture fixture)
         => DsqlConnectionOptions.Parse(source, fixture.Region)
             .WithCredentials(new BasicAWSCredentials(fixture.Credential.AccessKeyId, fixture.Credential.SecretAccessKey));
 
-    [Fact]
-    public async Task A_non_DSQL_host_name_gets_VerifyFull_by_default_and_connects_when_the_root_is_trusted()
+    [Theory]
+    [InlineData("endpoint")]
+    [InlineData("127.0.0.1")]
+    public async Task A_non_DSQL_host_name_or_an_IP_address_gets_VerifyFull_by_default_and_connects_when_the_root_is_trusted(string host)
     {
-        var options = Options($"Host={fixture.Endpoint};Port={fixture.Port};Root Certificate={fixture.Server.RootCertificatePath}");
+        var options = Options($"Host={(host == "endpoint" ? fixture.Endpoint : host)};Port={fixture.Port};Root Certificate={fixture.Server.RootCertificatePath}");
         await using var dataSource = DsqlDataSource.Create(options);
         await using var connection = await dataSource.OpenConnectionAsync();
 
         Assert.Equal(SslMode.VerifyFull, new NpgsqlConnectionStringBuilder(connection.ConnectionString).SslMode);
         Assert.Equal("admin", connection.UserName);
-    }
-
-    [Fact]
-    public async Task An_IP_address_gets_VerifyFull_by_default_and_connects_only_through_a_verified_certificate()
-    {
-        var options = Options($"Host=127.0.0.1;Port={fixture.Port};Root Certificate={fixture.Server.RootCertificatePath}");
-        await using var dataSource = DsqlDataSource.Create(options);
-        await using var connection = await dataSource.OpenConnectionAsync();
-
-        Assert.Equal(SslMode.VerifyFull, new NpgsqlConnectionStringBuilder(connection.ConnectionString).SslMode);
     }
 
     [Theory]

@@ -2,11 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Amazon;
 using Amazon.Extensions.NETCore.Setup;
-using Amazon.Runtime;
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Npgsql;
 

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using Dsql.Npgsql;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Npgsql;
 

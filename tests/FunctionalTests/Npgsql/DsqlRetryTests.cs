@@ -1,8 +1,3 @@
-using Amazon.Runtime;
-using Dsql.Npgsql;
-using EFCore.Dsql.FunctionalTests.Infrastructure;
-using Npgsql;
-
 namespace EFCore.Dsql.FunctionalTests.Npgsql;
 
 /// <summary>

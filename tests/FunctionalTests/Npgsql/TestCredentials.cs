@@ -1,5 +1,3 @@
-using Amazon.Runtime;
-
 namespace EFCore.Dsql.FunctionalTests.Npgsql;
 
 /// <summary>Fixed example credentials that count how often, and on which path, they are asked for.</summary>

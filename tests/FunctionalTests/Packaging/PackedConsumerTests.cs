@@ -3,9 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Xml.Linq;
-using Dsql.Local;
 using EFCore.Dsql.FunctionalTests.Design;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Packaging;
 
@@ -208,17 +206,7 @@ public sealed class PackedConsumerTests(DotnetEfTool tool) : IClassFixture<Dotne
         start.ArgumentList.Add(Path.Combine(published, "Shop.dll"));
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port}");
-        foreach (var (name, value) in environment)
-        {
-            if (value is null)
-            {
-                start.Environment.Remove(name);
-            }
-            else
-            {
-                start.Environment[name] = value;
-            }
-        }
+        start.WithEnvironment(environment);
 
         var process = Process.Start(start)!;
         var output = new StringBuilder();
@@ -256,20 +244,8 @@ public sealed class PackedConsumerTests(DotnetEfTool tool) : IClassFixture<Dotne
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static async Task<List<string>> Query(DsqlLocalServer emulator, string sql)
-    {
-        await using var connection = new NpgsqlConnection(emulator.BackendConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var values = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            values.Add(reader.GetString(0));
-        }
-
-        return values;
-    }
+    private static Task<List<string>> Query(DsqlLocalServer emulator, string sql)
+        => BackendSql.ColumnAsync(emulator.BackendConnectionString, sql);
 
     private static void TryDelete(string path)
     {

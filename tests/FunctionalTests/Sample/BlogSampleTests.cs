@@ -4,7 +4,6 @@ using System.Text.Json;
 using Blog.Model;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EFCore.Dsql.FunctionalTests.Sample;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using EFCore.Dsql.FunctionalTests.Infrastructure;
 
 namespace EFCore.Dsql.FunctionalTests.Sample;
 
@@ -65,17 +64,7 @@ public sealed class ConnectorSampleTests(DsqlLocalFixture fixture)
             startInfo.Environment.Remove(name); // nothing from the developer's AWS set-up
         }
 
-        foreach (var (name, value) in environment)
-        {
-            if (value is null)
-            {
-                startInfo.Environment.Remove(name);
-            }
-            else
-            {
-                startInfo.Environment[name] = value;
-            }
-        }
+        startInfo.WithEnvironment(environment);
 
         using var process = Process.Start(startInfo)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

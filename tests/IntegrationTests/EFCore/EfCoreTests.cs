@@ -1,5 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-
 namespace EFCore.Dsql.IntegrationTests.EFCore;
 
 /// <summary>EF Core through <c>UseAuroraDsql</c>: create, read, update, delete and the queries an application runs.</summary>

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Data;
 using System.Globalization;
 using System.Security.Cryptography;
-using Npgsql;
 
 namespace EFCore.Dsql.IntegrationTests.Infrastructure;
 

@@ -1,6 +1,4 @@
 using System.Globalization;
-using Dsql.Npgsql;
-using Npgsql;
 
 namespace EFCore.Dsql.IntegrationTests.Infrastructure;
 

@@ -1,6 +1,3 @@
-using Dsql.Npgsql;
-using Npgsql;
-
 namespace EFCore.Dsql.IntegrationTests.Infrastructure;
 
 /// <summary>

@@ -1,7 +1,5 @@
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Migrations.Shop;
 
@@ -13,12 +11,7 @@ public sealed class BackfillContext(DbContextOptions<BackfillContext> options) :
 
     /// <summary>A context over <paramref name="dataSource" />, configured as applications do (retries off: a test sees every failure).</summary>
     public static BackfillContext Create(NpgsqlDataSource dataSource)
-        => new(new DbContextOptionsBuilder<BackfillContext>()
-            .UseAuroraDsql(dataSource, dsql => dsql
-                .DisableRetryOnFailure()
-                .Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", Schema)))
-            .ConfigureWarnings(global::EFCore.Dsql.FunctionalTests.EFCore.TestWarnings.Configure)
-            .Options);
+        => new(DsqlTestOptions.WithoutRetries<BackfillContext>(dataSource, Schema));
 
     /// <summary>The target model of <see cref="AddReadingRank" />, as its scaffolded designer file would build it.</summary>
     internal static void BuildReadings(ModelBuilder modelBuilder, bool withRank)

@@ -1,7 +1,5 @@
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Npgsql;
 
 namespace EFCore.Dsql.FunctionalTests.Migrations.Shop;
 
@@ -10,12 +8,7 @@ public sealed class RefusedContext(DbContextOptions<RefusedContext> options) : D
 {
     /// <summary>A context over <paramref name="dataSource" />, configured as applications do (retries off: a test sees every failure).</summary>
     public static RefusedContext Create(NpgsqlDataSource dataSource)
-        => new(new DbContextOptionsBuilder<RefusedContext>()
-            .UseAuroraDsql(dataSource, dsql => dsql
-                .DisableRetryOnFailure()
-                .Npgsql(npgsql => npgsql.MigrationsHistoryTable("__EFMigrationsHistory", "refused")))
-            .ConfigureWarnings(global::EFCore.Dsql.FunctionalTests.EFCore.TestWarnings.Configure)
-            .Options);
+        => new(DsqlTestOptions.WithoutRetries<RefusedContext>(dataSource, "refused"));
 }
 
 /// <summary>Creates a table.</summary>

@@ -1,5 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-
 namespace EFCore.Dsql.FunctionalTests.Migrations.Shop;
 
 /// <summary>
