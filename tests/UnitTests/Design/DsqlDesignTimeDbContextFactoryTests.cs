@@ -164,11 +164,7 @@ public sealed class DsqlDesignTimeDbContextFactoryTests
     public void Design_time_services_EF_tools_build_resolve_the_DSQL_migrations_services()
     {
         using var context = new DesignContextFactory().CreateDbContext(["--endpoint", Endpoint]);
-        var assembly = typeof(DsqlDesignTimeDbContextFactoryTests).Assembly;
-
-        // Exactly what dotnet ef does: Npgsql's provider services, then the startup assembly's referenced services.
-        var services = new DesignTimeServicesBuilder(assembly, assembly, new OperationReporter(handler: null), []).Build(context);
-        using var scope = services.CreateScope();
+        using var scope = EfTools().Build(context).CreateScope();
 
         Assert.IsType<DsqlMigrationsSqlGenerator>(scope.ServiceProvider.GetRequiredService<IMigrationsSqlGenerator>());
         Assert.IsType<DsqlMigrator>(scope.ServiceProvider.GetRequiredService<IMigrator>());
@@ -179,10 +175,7 @@ public sealed class DsqlDesignTimeDbContextFactoryTests
     public void Design_time_services_keep_Npgsql_migrations_services_for_a_plain_Npgsql_context()
     {
         using var context = new PlainNpgsqlContext();
-        var assembly = typeof(DsqlDesignTimeDbContextFactoryTests).Assembly;
-
-        var services = new DesignTimeServicesBuilder(assembly, assembly, new OperationReporter(handler: null), []).Build(context);
-        using var scope = services.CreateScope();
+        using var scope = EfTools().Build(context).CreateScope();
 
         var generator = scope.ServiceProvider.GetRequiredService<IMigrationsSqlGenerator>();
         Assert.IsNotType<DsqlMigrationsSqlGenerator>(generator);
@@ -192,9 +185,7 @@ public sealed class DsqlDesignTimeDbContextFactoryTests
     public void Design_time_services_SQL_generator_emits_DSQL_index_DDL()
     {
         using var context = new DesignContextFactory().CreateDbContext(["--endpoint", Endpoint]);
-        var assembly = typeof(DsqlDesignTimeDbContextFactoryTests).Assembly;
-        var services = new DesignTimeServicesBuilder(assembly, assembly, new OperationReporter(handler: null), []).Build(context);
-        using var scope = services.CreateScope();
+        using var scope = EfTools().Build(context).CreateScope();
         var differ = scope.ServiceProvider.GetRequiredService<IMigrationsModelDiffer>();
         var model = context.GetService<IDesignTimeModel>().Model;
 
@@ -208,11 +199,8 @@ public sealed class DsqlDesignTimeDbContextFactoryTests
     [Fact]
     public void Design_time_services_without_a_context_still_provide_Npgsql_scaffolding_services()
     {
-        var assembly = typeof(DsqlDesignTimeDbContextFactoryTests).Assembly;
-
         // dotnet ef dbcontext scaffold builds the services from the provider name alone.
-        var services = new DesignTimeServicesBuilder(assembly, assembly, new OperationReporter(handler: null), []).Build("Npgsql.EntityFrameworkCore.PostgreSQL");
-        using var scope = services.CreateScope();
+        using var scope = EfTools().Build("Npgsql.EntityFrameworkCore.PostgreSQL").CreateScope();
 
         Assert.Equal("NpgsqlDatabaseModelFactory", scope.ServiceProvider.GetRequiredService<Microsoft.EntityFrameworkCore.Scaffolding.IDatabaseModelFactory>().GetType().Name);
         Assert.NotNull(scope.ServiceProvider.GetRequiredService<Microsoft.EntityFrameworkCore.Scaffolding.IReverseEngineerScaffolder>());
@@ -221,11 +209,8 @@ public sealed class DsqlDesignTimeDbContextFactoryTests
     [Fact]
     public void Provider_name_EFCore_Dsql_scaffolds_with_IAM_and_generates_UseAuroraDsql()
     {
-        var assembly = typeof(DsqlDesignTimeDbContextFactoryTests).Assembly;
-
         // dotnet ef dbcontext scaffold "<endpoint>" EFCore.Dsql: the provider's [DesignTimeProviderServices] names ours.
-        var services = new DesignTimeServicesBuilder(assembly, assembly, new OperationReporter(handler: null), []).Build("EFCore.Dsql");
-        using var scope = services.CreateScope();
+        using var scope = EfTools().Build("EFCore.Dsql").CreateScope();
 
         Assert.IsType<DsqlDatabaseModelFactory>(scope.ServiceProvider.GetRequiredService<IDatabaseModelFactory>());
         var useProvider = scope.ServiceProvider.GetRequiredService<IProviderConfigurationCodeGenerator>()
@@ -266,5 +251,12 @@ public sealed class DsqlDesignTimeDbContextFactoryTests
     {
         protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder)
             => optionsBuilder.UseNpgsql("Host=localhost;Username=postgres");
+    }
+
+    // Exactly what dotnet ef does: the provider's services, then the startup assembly's referenced services (this assembly).
+    private static DesignTimeServicesBuilder EfTools()
+    {
+        var assembly = typeof(DsqlDesignTimeDbContextFactoryTests).Assembly;
+        return new DesignTimeServicesBuilder(assembly, assembly, new OperationReporter(handler: null), []);
     }
 }

@@ -2,9 +2,9 @@
 
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Dsql.Local.Protocol;
 using EFCore.Dsql.TestUtilities;
 using Microsoft.EntityFrameworkCore.Dsql.Internal;
+using static EFCore.Dsql.UnitTests.Local.DialectAnalysis;
 
 namespace EFCore.Dsql.UnitTests.EFCore;
 
@@ -29,8 +29,7 @@ public sealed partial class DsqlLimitsTests
         var type = SingleColumnType().Match(statement).Groups["type"].Value;
 
         Assert.NotNull(DsqlLimits.UnsupportedColumnTypeAdvice(type));
-        var refusal = Assert.IsType<PgError>(Analyze(statement).Refusal);
-        Assert.Equal((sqlState, message), (refusal.SqlState, refusal.Message));
+        AssertRefused(statement, sqlState, message);
     }
 
     [Fact]
@@ -68,8 +67,6 @@ public sealed partial class DsqlLimitsTests
         Assert.Equal(Version.Parse(reported).Major, DsqlLimits.ServerVersion.Major);
         Assert.Equal(DsqlDialect.ServerVersion, reported);
     }
-
-    private static StatementAnalysis Analyze(string sql) => new DsqlDialect().Analyze(Assert.Single(SqlLexer.Split(sql)));
 
     // The first step of each recorded case whose name starts with the prefix, with the cluster's answer to it.
     private static IEnumerable<(string Statement, JsonElement Observation)> Cases(string file, string namePrefix)

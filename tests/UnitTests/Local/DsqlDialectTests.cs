@@ -1,11 +1,9 @@
-using Dsql.Local.Protocol;
+using static EFCore.Dsql.UnitTests.Local.DialectAnalysis;
 
 namespace EFCore.Dsql.UnitTests.Local;
 
 public sealed class DsqlDialectTests
 {
-    private static StatementAnalysis Analyze(string sql) => new DsqlDialect().Analyze(Assert.Single(SqlLexer.Split(sql)));
-
     [Theory]
     [InlineData("TRUNCATE t", "0A000", "unsupported statement: Truncate")]
     [InlineData("SAVEPOINT s", "0A000", "unsupported transaction statement: SAVEPOINT")]
@@ -37,11 +35,7 @@ public sealed class DsqlDialectTests
     [InlineData("MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE", "0A000", "unsupported statement type: MERGE")]
     [InlineData("SHOW lc_collate", "42704", "unrecognized configuration parameter \"lc_collate\"")]
     public void Refuses_what_dsql_refuses_with_its_sqlstate_and_message(string sql, string sqlState, string message)
-    {
-        var refusal = Assert.IsType<PgError>(Analyze(sql).Refusal);
-        Assert.Equal(sqlState, refusal.SqlState);
-        Assert.Equal(message, refusal.Message);
-    }
+        => AssertRefused(sql, sqlState, message);
 
     [Theory]
     [InlineData("SELECT 'TRUNCATE t'", "Other")]

@@ -1,12 +1,11 @@
 using Dsql.Local.Rules.Grammar;
+using static EFCore.Dsql.UnitTests.Local.DialectAnalysis;
 
 namespace EFCore.Dsql.UnitTests.Local;
 
 /// <summary>Admission by DSQL's grammar (dsql-lint's grammar plus the record's overlays), as the dialect applies it.</summary>
 public sealed class GrammarAdmissionTests
 {
-    private static StatementAnalysis Analyze(string sql) => new DsqlDialect().Analyze(Assert.Single(SqlLexer.Split(sql)));
-
     [Theory]
     // TEMP on every object kind, not only tables.
     [InlineData("CREATE TEMP VIEW v AS SELECT 1", "0A000", "TEMPORARY or TEMP view not supported for CREATE VIEW")]
@@ -40,11 +39,7 @@ public sealed class GrammarAdmissionTests
     [InlineData("DROP TRIGGER IF EXISTS trg", "42601", "syntax error at end of input")]
     [InlineData("EXPLAIN INSERT INTO t VALUES (1)", "42601", "syntax error at or near \"INSERT\"")]
     public void A_statement_DSQLs_grammar_does_not_derive_is_refused_with_DSQLs_answer(string sql, string sqlState, string message)
-    {
-        var refusal = Analyze(sql).Refusal;
-        Assert.NotNull(refusal);
-        Assert.Equal((sqlState, message), (refusal.SqlState, refusal.Message));
-    }
+        => AssertRefused(sql, sqlState, message);
 
     [Theory]
     // Over-refusals of what DSQL accepts.
