@@ -219,6 +219,13 @@ internal static class BackendSchema
         END
         $f$;
 
+        -- Emulator-only test hook, not part of DSQL: how long CALL sys.wait_for_job blocks before completing the job of an
+        -- index with this name, so that tests can make an index build last (a long build on a large table). Written only
+        -- by the backend's superuser; clients cannot read or change it.
+        CREATE TABLE IF NOT EXISTS dsql_local.job_wait_delays (
+            object_name text PRIMARY KEY,
+            delay interval NOT NULL);
+
         -- Completes submitted index builds: the index becomes valid (usable) and the job 'completed'.
         CREATE OR REPLACE FUNCTION dsql_local.complete_jobs(only_job text, older_than interval) RETURNS integer
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
@@ -226,9 +233,11 @@ internal static class BackendSchema
             done integer := 0;
             job record;
         BEGIN
-            FOR job IN SELECT * FROM dsql_local.jobs
+            FOR job IN SELECT * FROM dsql_local.jobs j
                        WHERE status IN ('submitted', 'processing') AND (only_job IS NULL OR job_id = only_job)
                          AND start_time <= now() - older_than
+                         -- A job held by the test hook above completes only through sys.wait_for_job.
+                         AND (only_job IS NOT NULL OR NOT EXISTS (SELECT FROM dsql_local.job_wait_delays d WHERE d.object_name = j.object_name))
                        FOR UPDATE SKIP LOCKED LOOP
                 IF job.object_id IS NOT NULL AND EXISTS (SELECT FROM pg_index WHERE indexrelid = job.object_id) THEN
                     UPDATE pg_index SET indisvalid = true WHERE indexrelid = job.object_id;
@@ -244,9 +253,16 @@ internal static class BackendSchema
         $f$;
 
         CREATE OR REPLACE PROCEDURE sys.wait_for_job(job_id text) LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+        DECLARE
+            hold interval;
         BEGIN
             IF job_id IS NULL OR job_id !~ '^[a-z2-7]{26}$' THEN
                 RAISE EXCEPTION USING ERRCODE = '22P02', MESSAGE = 'Unable to convert text to UUID';
+            END IF;
+            SELECT d.delay INTO hold FROM dsql_local.job_wait_delays d JOIN dsql_local.jobs j ON j.object_name = d.object_name
+            WHERE j.job_id = wait_for_job.job_id;
+            IF hold IS NOT NULL THEN
+                PERFORM pg_sleep(extract(epoch FROM hold));
             END IF;
             PERFORM dsql_local.complete_jobs(job_id, interval '0');
         END

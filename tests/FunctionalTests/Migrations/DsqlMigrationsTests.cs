@@ -181,6 +181,109 @@ public sealed class DsqlMigrationsTests(DsqlLocalFixture fixture) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task Two_migrators_with_a_short_lease_and_an_index_build_longer_than_it_run_every_statement_once()
+    {
+        // The holder's lease (3 s) would expire twice over while it waits for IX_Customers_Email (emulator-only hook:
+        // CALL sys.wait_for_job blocks 7 s for that index); renewed in the background, it never does.
+        var lease = TimeSpan.FromSeconds(3);
+        await SetJobWaitDelayAsync("IX_Customers_Email", TimeSpan.FromSeconds(7));
+        try
+        {
+            var options = new DsqlMigrationsOptions { LockLease = lease, LockRetryMaxDelay = TimeSpan.FromMilliseconds(200) };
+            var firstLog = new StatementLog();
+            var secondLog = new StatementLog();
+            await using var first = ShopDatabase.CreateContext(fixture.DataSource, options, firstLog);
+            await using var second = ShopDatabase.CreateContext(fixture.DataSource, options, secondLog);
+
+            await Task.WhenAll(Task.Run(() => first.Database.MigrateAsync()), Task.Run(() => second.Database.MigrateAsync()));
+
+            Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+            var ddl = firstLog.MigrationDdl.Concat(secondLog.MigrationDdl).ToList();
+            Assert.Equal(ddl.Distinct().Count(), ddl.Count);
+            Assert.Contains(0, new[] { firstLog.MigrationDdl.Count, secondLog.MigrationDdl.Count });
+            Assert.Equal(ShopContext.MigrationIds.Length,
+                firstLog.Statements.Concat(secondLog.Statements).Count(s => s.StartsWith("INSERT INTO shop.\"__EFMigrationsHistory\"", StringComparison.Ordinal)));
+            Assert.Equal(0, await ShopDatabase.InvalidIndexCountAsync(fixture));
+        }
+        finally
+        {
+            await SetJobWaitDelayAsync("IX_Customers_Email", null);
+        }
+    }
+
+    [Fact]
+    public async Task Migrator_whose_lease_was_taken_over_runs_no_further_statement_and_the_next_one_finishes_its_migration()
+    {
+        var lease = TimeSpan.FromSeconds(1);
+        var log = new StatementLog();
+        const string marker = "ADD COLUMN \"ProductId\"";
+        await using (var stalled = ShopDatabase.CreateContext(
+                         fixture.DataSource, new DsqlMigrationsOptions { LockLease = lease }, log,
+                         new LeaseTakenOverAfterStatementInterceptor(fixture.BackendConnectionString, marker, lease * 0.75)))
+        {
+            var lost = await Assert.ThrowsAsync<InvalidOperationException>(() => stalled.Database.MigrateAsync());
+            Assert.Contains("lost the Aurora DSQL migration lock", lost.Message);
+        }
+
+        var afterTakeOver = log.Statements.SkipWhile(s => !s.Contains(marker, StringComparison.Ordinal)).Skip(1).ToList();
+        Assert.All(afterTakeOver, s => Assert.Contains("__EFMigrationsLock", s));
+        Assert.Equal("other", await ShopDatabase.BackendScalarAsync<string>(fixture, """SELECT "Holder" FROM shop."__EFMigrationsLock" """));
+        Assert.Equal(ShopContext.MigrationIds[..3], await ShopDatabase.AppliedMigrationsAsync(fixture));
+
+        // The other migrator vanished: its lease expires, and the next migrator finishes AddProducts where it stopped.
+        await fixture.ExecuteOnBackendAsync("""UPDATE shop."__EFMigrationsLock" SET "ExpiresAt" = now() - interval '1 second'""");
+        await using var next = ShopDatabase.CreateContext(fixture.DataSource);
+        await next.Database.MigrateAsync();
+
+        Assert.Equal(ShopContext.MigrationIds, await ShopDatabase.AppliedMigrationsAsync(fixture));
+        Assert.Equal(0, await ShopDatabase.InvalidIndexCountAsync(fixture));
+        Assert.Equal(0, await ShopDatabase.UnvalidatedConstraintCountAsync(fixture));
+    }
+
+    [Fact]
+    public async Task Applying_the_seven_shop_migrations_takes_at_most_the_budgeted_round_trips()
+    {
+        // Statement counts do not depend on timing: one per round trip the migrator makes (transaction COMMITs aside). Before
+        // progress was recorded only around steps that cannot run twice, the same run took 84 statements, 41 on the lease row.
+        var log = new StatementLog();
+        await using var context = ShopDatabase.CreateContext(fixture.DataSource, null, log);
+
+        await context.Database.MigrateAsync();
+
+        var lockStatements = log.Statements.Count(s => s.Contains("__EFMigrationsLock", StringComparison.Ordinal));
+        Assert.True(log.Statements.Count <= TotalBudget && lockStatements <= LockBudget,
+            $"{log.Statements.Count} statements, {lockStatements} of them on the lease row (budget {TotalBudget} and {LockBudget}):\n"
+            + string.Join("\n", log.Statements));
+    }
+
+    /// <summary>
+    ///     Round trips of the seven shop migrations: 3 for the lock, 2 per migration (started, finished), one around each step
+    ///     that cannot run twice (a rename, a drop) and one with each data transaction; the rest are the migrations' own.
+    /// </summary>
+    private const int TotalBudget = 65;
+
+    /// <summary>Statements on the lease row among them.</summary>
+    private const int LockBudget = 22;
+
+    private async Task SetJobWaitDelayAsync(string indexName, TimeSpan? delay)
+    {
+        await using var connection = new NpgsqlConnection(fixture.BackendConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            delay is null
+                ? "DELETE FROM dsql_local.job_wait_delays WHERE object_name = $1"
+                : "INSERT INTO dsql_local.job_wait_delays VALUES ($1, $2) ON CONFLICT (object_name) DO UPDATE SET delay = EXCLUDED.delay",
+            connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = indexName });
+        if (delay is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = delay.Value });
+        }
+
+        await command.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
     public async Task Generated_script_runs_on_the_emulator_with_psql()
     {
         await using var context = ShopDatabase.CreateContext(fixture.DataSource);

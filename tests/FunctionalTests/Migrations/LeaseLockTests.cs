@@ -37,22 +37,55 @@ public sealed class LeaseLockTests(PostgresFixture fixture) : IDisposable
     }
 
     [Fact]
-    public async Task Expired_lease_of_a_vanished_holder_is_taken_over_and_the_old_holder_learns_it_lost_it()
+    public async Task Expired_lease_of_a_vanished_holder_is_taken_over_with_its_progress()
     {
-        await using var crashed = CreateContext(ShortLease);
+        await using var first = CreateContext(ShortLease);
+        await (await first.GetService<IHistoryRepository>().AcquireDatabaseLockAsync()).DisposeAsync();
+        // A killed process renews nothing and releases nothing: its row stays, with its progress, until it expires.
+        await ExecuteAsync($"""UPDATE {_schema}."__EFMigrationsLock" SET "Holder" = 'killed', "ExpiresAt" = now() + interval '1 second', "MigrationId" = '20260101_M', "Step" = 3""");
         await using var next = CreateContext(ShortLease);
-        var abandoned = (DsqlMigrationLease)await crashed.GetService<IHistoryRepository>().AcquireDatabaseLockAsync();
-        await abandoned.RecordProgressAsync("20260101_M", 3, CancellationToken.None);
 
         var takenOver = (DsqlMigrationLease)await next.GetService<IHistoryRepository>().AcquireDatabaseLockAsync()
             .WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(3, takenOver.TakeResumeStep("20260101_M"));
         Assert.Null(takenOver.TakeResumeStep("20260101_M"));
-        var lost = await Assert.ThrowsAsync<InvalidOperationException>(
-            () => abandoned.RecordProgressAsync("20260101_M", 4, CancellationToken.None));
-        Assert.Contains("lost the Aurora DSQL migration lock", lost.Message);
         await takenOver.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Lease_is_renewed_in_the_background_while_its_holder_is_busy()
+    {
+        await using var holderContext = CreateContext(ShortLease);
+        await using var waiterContext = CreateContext(ShortLease);
+        var holder = (DsqlMigrationLease)await holderContext.GetService<IHistoryRepository>().AcquireDatabaseLockAsync();
+
+        // Three leases long without a statement from the holder (as during a long index build): nobody takes it over.
+        var waiter = waiterContext.GetService<IHistoryRepository>().AcquireDatabaseLockAsync();
+        await Task.Delay(ShortLease.LockLease * 3);
+        Assert.False(waiter.IsCompleted);
+        Assert.False(holder.IsLost);
+        await holder.EnsureHeldAsync(inTransaction: false, CancellationToken.None);
+
+        await holder.DisposeAsync();
+        await (await waiter.WaitAsync(TimeSpan.FromSeconds(30))).DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Holder_whose_lease_was_taken_over_refuses_its_next_statement()
+    {
+        await using var context = CreateContext(ShortLease);
+        var holder = (DsqlMigrationLease)await context.GetService<IHistoryRepository>().AcquireDatabaseLockAsync();
+
+        await ExecuteAsync($"""UPDATE {_schema}."__EFMigrationsLock" SET "Holder" = 'other', "ExpiresAt" = now() + interval '1 hour'""");
+        await Task.Delay(ShortLease.LockLease * 0.75);
+
+        var lost = await Assert.ThrowsAsync<InvalidOperationException>(() => holder.EnsureHeldAsync(inTransaction: false, CancellationToken.None));
+        Assert.Contains("lost the Aurora DSQL migration lock", lost.Message);
+        Assert.True(holder.IsLost);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => holder.RecordProgressAsync("20260101_M", 4, CancellationToken.None));
+        await holder.DisposeAsync();
+        Assert.Equal("other", await ScalarAsync<string>($"""SELECT "Holder" FROM {_schema}."__EFMigrationsLock" """));
     }
 
     [Fact]
@@ -81,6 +114,18 @@ public sealed class LeaseLockTests(PostgresFixture fixture) : IDisposable
         while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
         {
         }
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var command = _dataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var command = _dataSource.CreateCommand(sql);
+        return (T)(await command.ExecuteScalarAsync())!;
     }
 
     private DbContext CreateContext(DsqlMigrationsOptions options)

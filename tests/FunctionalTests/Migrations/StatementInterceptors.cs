@@ -60,3 +60,62 @@ internal sealed class ConflictOnceAfterStatementInterceptor(string marker) : DbC
             ? throw new PostgresException("change conflicts with another transaction, please retry: (OC000)", "ERROR", "ERROR", "40001")
             : ValueTask.FromResult(result);
 }
+
+/// <summary>Every statement sent, in order, across every context it is added to.</summary>
+internal sealed class StatementLog : DbCommandInterceptor
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _statements = new();
+
+    public IReadOnlyList<string> Statements => [.. _statements];
+
+    /// <summary>The migrations' own DDL: not the lock's and history's tables, not the idempotent <c>IF NOT EXISTS</c> set-up.</summary>
+    public IReadOnlyList<string> MigrationDdl
+        => Statements.Where(s => s.StartsWith("CREATE ", StringComparison.Ordinal) || s.StartsWith("ALTER ", StringComparison.Ordinal)
+                || s.StartsWith("DROP ", StringComparison.Ordinal) || s.StartsWith("COMMENT ", StringComparison.Ordinal))
+            .Where(s => !s.Contains("__EFMigrations", StringComparison.Ordinal) && !s.Contains("IF NOT EXISTS", StringComparison.Ordinal))
+            .ToList();
+
+    public override ValueTask<int> NonQueryExecutedAsync(
+        DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
+    {
+        _statements.Enqueue(command.CommandText.Trim());
+        return ValueTask.FromResult(result);
+    }
+
+    public override ValueTask<DbDataReader> ReaderExecutedAsync(
+        DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
+    {
+        _statements.Enqueue(command.CommandText.Trim());
+        return ValueTask.FromResult(result);
+    }
+
+    public override ValueTask<object?> ScalarExecutedAsync(
+        DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
+    {
+        _statements.Enqueue(command.CommandText.Trim());
+        return ValueTask.FromResult(result);
+    }
+}
+
+/// <summary>
+///     Right after the statement containing <paramref name="marker" /> committed, another migrator takes the lease over (as
+///     if this one had stalled past its expiry), and this one stalls for <paramref name="stall" />.
+/// </summary>
+internal sealed class LeaseTakenOverAfterStatementInterceptor(string backendConnectionString, string marker, TimeSpan stall) : DbCommandInterceptor
+{
+    public override async ValueTask<int> NonQueryExecutedAsync(
+        DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
+    {
+        if (command.CommandText.Contains(marker, StringComparison.Ordinal))
+        {
+            await using var connection = new NpgsqlConnection(backendConnectionString);
+            await connection.OpenAsync(cancellationToken);
+            await using var steal = new NpgsqlCommand(
+                """UPDATE shop."__EFMigrationsLock" SET "Holder" = 'other', "ExpiresAt" = now() + interval '1 hour'""", connection);
+            await steal.ExecuteNonQueryAsync(cancellationToken);
+            await Task.Delay(stall, cancellationToken);
+        }
+
+        return result;
+    }
+}

@@ -79,6 +79,9 @@ public class DsqlHistoryRepositoryTests
             """UPDATE "__EFMigrationsLock" SET "MigrationId" = NULL, "Step" = 0, "ExpiresAt" = now() + interval '600 seconds' WHERE "Id" = 1 AND "Holder" = 'me';""",
             sql.RecordProgress("me", null, 0));
         Assert.Equal(
+            """UPDATE "__EFMigrationsLock" SET "ExpiresAt" = now() + interval '600 seconds' WHERE "Id" = 1 AND "Holder" = 'me';""",
+            sql.Renew("me"));
+        Assert.Equal(
             """UPDATE "__EFMigrationsLock" SET "Holder" = '', "ExpiresAt" = now() WHERE "Id" = 1 AND "Holder" = 'me';""",
             sql.Release("me"));
         Assert.StartsWith("CREATE TABLE IF NOT EXISTS \"__EFMigrationsLock\" (", sql.CreateTableIfNotExists);

@@ -2,6 +2,7 @@
 #pragma warning disable EF1001
 
 using System.Data.Common;
+using System.Diagnostics;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Migrations.Operations;
@@ -45,8 +46,9 @@ public class DsqlHistoryRepository : NpgsqlHistoryRepository, IHistoryRepository
         var holder = NewHolder();
         if (Dependencies.Connection.CurrentTransaction is not null)
         {
+            var sent = Stopwatch.GetTimestamp();
             using var reader = Dependencies.RawSqlCommandBuilder.Build(LockSql.Acquire(holder)).ExecuteReader(Parameters());
-            return reader.Read() ? NewLease(holder, reader.DbDataReader) : throw LockBusyInTransaction();
+            return reader.Read() ? NewLease(holder, sent, reader.DbDataReader) : throw LockBusyInTransaction();
         }
 
         var delay = TimeSpan.FromMilliseconds(100);
@@ -55,10 +57,11 @@ public class DsqlHistoryRepository : NpgsqlHistoryRepository, IHistoryRepository
             try
             {
                 EnsureLockTable();
+                var sent = Stopwatch.GetTimestamp();
                 using var reader = Dependencies.RawSqlCommandBuilder.Build(LockSql.Acquire(holder)).ExecuteReader(Parameters());
                 if (reader.Read())
                 {
-                    return NewLease(holder, reader.DbDataReader);
+                    return NewLease(holder, sent, reader.DbDataReader);
                 }
             }
             catch (DbException e) when (IsContention(e))
@@ -78,12 +81,13 @@ public class DsqlHistoryRepository : NpgsqlHistoryRepository, IHistoryRepository
         var holder = NewHolder();
         if (Dependencies.Connection.CurrentTransaction is not null)
         {
+            var sent = Stopwatch.GetTimestamp();
             var transactionReader = await Dependencies.RawSqlCommandBuilder.Build(LockSql.Acquire(holder))
                 .ExecuteReaderAsync(Parameters(), cancellationToken).ConfigureAwait(false);
             await using (transactionReader.ConfigureAwait(false))
             {
                 return await transactionReader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                    ? NewLease(holder, transactionReader.DbDataReader)
+                    ? NewLease(holder, sent, transactionReader.DbDataReader, renewInBackground: false)
                     : throw LockBusyInTransaction();
             }
         }
@@ -94,13 +98,14 @@ public class DsqlHistoryRepository : NpgsqlHistoryRepository, IHistoryRepository
             try
             {
                 await EnsureLockTableAsync(cancellationToken).ConfigureAwait(false);
+                var sent = Stopwatch.GetTimestamp();
                 var reader = await Dependencies.RawSqlCommandBuilder.Build(LockSql.Acquire(holder))
                     .ExecuteReaderAsync(Parameters(), cancellationToken).ConfigureAwait(false);
                 await using (reader.ConfigureAwait(false))
                 {
                     if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
-                        return NewLease(holder, reader.DbDataReader);
+                        return NewLease(holder, sent, reader.DbDataReader);
                     }
                 }
             }
@@ -212,8 +217,8 @@ public class DsqlHistoryRepository : NpgsqlHistoryRepository, IHistoryRepository
     private string CreateSchemaSql
         => $"CREATE SCHEMA IF NOT EXISTS {SqlGenerationHelper.DelimitIdentifier(TableSchema!)};";
 
-    private DsqlMigrationLease NewLease(string holder, DbDataReader progress)
-        => new(this, LockSql, Dependencies.RawSqlCommandBuilder, Parameters(), holder,
+    private DsqlMigrationLease NewLease(string holder, long sent, DbDataReader progress, bool renewInBackground = true)
+        => new(this, LockSql, Dependencies.RawSqlCommandBuilder, Parameters(), holder, _options.LockLease, sent, renewInBackground,
             progress.IsDBNull(0) ? null : progress.GetString(0),
             progress.IsDBNull(1) ? 0 : progress.GetInt32(1));
 

@@ -80,12 +80,16 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
         connection.Open();
         try
         {
-            var uncertainStep = Resume(lease, state);
-            if (lease is not null && uncertainStep < 0 && state.Transaction is null)
+            var progress = Resume(lease, state, commands);
+            if (state.Transaction is not null)
             {
-                // Mark the migration as started. Inside an open transaction nothing commits before the progress recorded
-                // with that commit, so the mark would be redundant.
-                lease.RecordProgress(state.CurrentMigrationId, 0);
+                lease?.HoldForTransaction();
+            }
+            else if (lease is not null && progress.FreshStart)
+            {
+                // Mark the migration as started. Inside an open transaction the mark commits with the transaction.
+                lease.RecordProgress(progress.Key, 0);
+                progress.Recorded = 0;
             }
 
             for (var i = state.LastCommittedCommandIndex; i < commands.Count; i++)
@@ -94,13 +98,24 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 if (state.Transaction is not null && command.TransactionSuppressed)
                 {
                     // DDL never shares a transaction with data: commit the data (and the progress that covers it) first.
-                    lease?.RecordProgress(state.CurrentMigrationId, i);
-                    CommitTransaction(state, i);
+                    lease?.RecordProgress(progress.Key, i);
+                    CommitTransaction(state, i, lease);
+                    progress.Recorded = i;
+                }
+
+                lease?.EnsureHeld(inTransaction: state.Transaction is not null);
+                var checkpoint = lease is not null && command.TransactionSuppressed && !DsqlMigrationSteps.IsRerunnable(command);
+                if (checkpoint && progress.Recorded != i)
+                {
+                    // Only this step's fate may be unknown when the migrator stops while it runs.
+                    lease!.RecordProgress(progress.Key, i);
+                    progress.Recorded = i;
                 }
 
                 if (state.Transaction is null && !command.TransactionSuppressed)
                 {
                     // DSQL has only REPEATABLE READ; Npgsql's default would send READ COMMITTED, which DSQL refuses.
+                    lease?.HoldForTransaction();
                     state.Transaction = connection.BeginTransaction(isolationLevel ?? IsolationLevel.RepeatableRead);
                 }
 
@@ -112,9 +127,9 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                         job.WaitForJob(connection);
                     }
                 }
-                catch (PostgresException e) when (i == uncertainStep && command.TransactionSuppressed && IsAlreadyApplied(e))
+                catch (PostgresException e) when (progress.IsUncertain(i) && DsqlMigrationSteps.IsAlreadyApplied(command, e))
                 {
-                    // The interrupted run committed this statement but died before recording it; an index it left must be usable.
+                    // An interrupted run committed this statement but died before that was known; an index it left must be usable.
                     (command as DsqlJobMigrationCommand)?.EnsureExistingIndexIsValid(connection, _options.WaitForJobs);
                 }
 
@@ -122,20 +137,30 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 {
                     state.LastCommittedCommandIndex = i + 1;
                     state.AnyOperationPerformed = true;
-                    lease?.RecordProgress(i + 1 < commands.Count ? state.CurrentMigrationId : null, i + 1);
+                    if (checkpoint)
+                    {
+                        lease!.RecordProgress(progress.Key, i + 1);
+                        progress.Recorded = i + 1;
+                    }
                 }
+            }
+
+            if (lease is not null)
+            {
+                // The migration's last command (its history row) is data: the cleared progress commits with it.
+                lease.RecordProgress(null, commands.Count);
             }
 
             if (commitTransaction && state.Transaction is not null)
             {
-                lease?.RecordProgress(null, commands.Count);
-                CommitTransaction(state, commands.Count);
+                CommitTransaction(state, commands.Count, lease);
             }
         }
         catch
         {
             state.Transaction?.Dispose();
             state.Transaction = null;
+            lease?.ReleaseAfterTransaction();
             connection.Close();
             throw;
         }
@@ -157,12 +182,19 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var uncertainStep = Resume(lease, state);
-            if (lease is not null && uncertainStep < 0 && state.Transaction is null)
+            var progress = Resume(lease, state, commands);
+            if (state.Transaction is not null)
             {
-                // Mark the migration as started. Inside an open transaction nothing commits before the progress recorded
-                // with that commit, so the mark would be redundant.
-                await lease.RecordProgressAsync(state.CurrentMigrationId, 0, cancellationToken).ConfigureAwait(false);
+                if (lease is not null)
+                {
+                    await lease.HoldForTransactionAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            else if (lease is not null && progress.FreshStart)
+            {
+                // Mark the migration as started. Inside an open transaction the mark commits with the transaction.
+                await lease.RecordProgressAsync(progress.Key, 0, cancellationToken).ConfigureAwait(false);
+                progress.Recorded = 0;
             }
 
             for (var i = state.LastCommittedCommandIndex; i < commands.Count; i++)
@@ -173,15 +205,33 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                     // DDL never shares a transaction with data: commit the data (and the progress that covers it) first.
                     if (lease is not null)
                     {
-                        await lease.RecordProgressAsync(state.CurrentMigrationId, i, cancellationToken).ConfigureAwait(false);
+                        await lease.RecordProgressAsync(progress.Key, i, cancellationToken).ConfigureAwait(false);
                     }
 
-                    await CommitTransactionAsync(state, i, cancellationToken).ConfigureAwait(false);
+                    await CommitTransactionAsync(state, i, lease, cancellationToken).ConfigureAwait(false);
+                    progress.Recorded = i;
+                }
+
+                var checkpoint = lease is not null && command.TransactionSuppressed && !DsqlMigrationSteps.IsRerunnable(command);
+                if (lease is not null)
+                {
+                    await lease.EnsureHeldAsync(state.Transaction is not null, cancellationToken).ConfigureAwait(false);
+                    if (checkpoint && progress.Recorded != i)
+                    {
+                        // Only this step's fate may be unknown when the migrator stops while it runs.
+                        await lease.RecordProgressAsync(progress.Key, i, cancellationToken).ConfigureAwait(false);
+                        progress.Recorded = i;
+                    }
                 }
 
                 if (state.Transaction is null && !command.TransactionSuppressed)
                 {
                     // DSQL has only REPEATABLE READ; Npgsql's default would send READ COMMITTED, which DSQL refuses.
+                    if (lease is not null)
+                    {
+                        await lease.HoldForTransactionAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
                     state.Transaction = await connection.BeginTransactionAsync(isolationLevel ?? IsolationLevel.RepeatableRead, cancellationToken)
                         .ConfigureAwait(false);
                 }
@@ -194,9 +244,9 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                         await job.WaitForJobAsync(connection, cancellationToken).ConfigureAwait(false);
                     }
                 }
-                catch (PostgresException e) when (i == uncertainStep && command.TransactionSuppressed && IsAlreadyApplied(e))
+                catch (PostgresException e) when (progress.IsUncertain(i) && DsqlMigrationSteps.IsAlreadyApplied(command, e))
                 {
-                    // The interrupted run committed this statement but died before recording it; an index it left must be usable.
+                    // An interrupted run committed this statement but died before that was known; an index it left must be usable.
                     if (command is DsqlJobMigrationCommand job)
                     {
                         await job.EnsureExistingIndexIsValidAsync(connection, _options.WaitForJobs, cancellationToken).ConfigureAwait(false);
@@ -207,22 +257,23 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 {
                     state.LastCommittedCommandIndex = i + 1;
                     state.AnyOperationPerformed = true;
-                    if (lease is not null)
+                    if (checkpoint)
                     {
-                        await lease.RecordProgressAsync(i + 1 < commands.Count ? state.CurrentMigrationId : null, i + 1, cancellationToken)
-                            .ConfigureAwait(false);
+                        await lease!.RecordProgressAsync(progress.Key, i + 1, cancellationToken).ConfigureAwait(false);
+                        progress.Recorded = i + 1;
                     }
                 }
             }
 
+            if (lease is not null)
+            {
+                // The migration's last command (its history row) is data: the cleared progress commits with it.
+                await lease.RecordProgressAsync(null, commands.Count, cancellationToken).ConfigureAwait(false);
+            }
+
             if (commitTransaction && state.Transaction is not null)
             {
-                if (lease is not null)
-                {
-                    await lease.RecordProgressAsync(null, commands.Count, cancellationToken).ConfigureAwait(false);
-                }
-
-                await CommitTransactionAsync(state, commands.Count, cancellationToken).ConfigureAwait(false);
+                await CommitTransactionAsync(state, commands.Count, lease, cancellationToken).ConfigureAwait(false);
             }
         }
         catch
@@ -233,6 +284,7 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 state.Transaction = null;
             }
 
+            lease?.ReleaseAfterTransaction();
             await connection.CloseAsync().ConfigureAwait(false);
             throw;
         }
@@ -242,41 +294,76 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
     }
 
     /// <summary>
-    ///     Skips the commands an interrupted run of this migration committed. Answers the index of the command whose fate is
-    ///     unknown (committed or not), whose "already exists" errors are therefore expected, or -1 for a fresh start.
+    ///     Skips the commands an interrupted run of this migration is known to have committed, and tells which of the next
+    ///     ones may have committed too (whose "already exists" answers are therefore expected).
     /// </summary>
-    private static int Resume(DsqlMigrationLease? lease, MigrationExecutionState state)
+    private static Progress Resume(DsqlMigrationLease? lease, MigrationExecutionState state, IReadOnlyList<MigrationCommand> commands)
     {
+        // Reverting a migration is recorded apart from applying it: what an interrupted Up left must not skip Down steps.
+        var key = state.CurrentMigrationId is { } id && commands is [.., DsqlHistoryRowCommand { RemovesRow: true }]
+            ? id + " (down)"
+            : state.CurrentMigrationId;
         if (state.LastCommittedCommandIndex > 0)
         {
-            // A retry by the execution strategy: the first command may have committed before the error (e.g. while waiting for
-            // its job, or recording progress).
-            return state.LastCommittedCommandIndex;
+            // A retry by the execution strategy: this process knows exactly what committed; only the command that failed may
+            // have committed before the error (e.g. while waiting for its job).
+            return new Progress(key, state.LastCommittedCommandIndex, state.LastCommittedCommandIndex, recorded: -1);
         }
 
-        if (lease?.TakeResumeStep(state.CurrentMigrationId) is not { } step)
+        if (lease?.TakeResumeStep(key) is not { } step)
         {
-            return -1;
+            return new Progress(key, -1, -1, recorded: -1) { FreshStart = true };
         }
 
+        // Another migrator stopped here. Progress is recorded around the steps that cannot be repeated (and with every
+        // data transaction), not after the re-runnable ones: the recorded step and the re-runnable steps that follow it may
+        // have committed.
         state.LastCommittedCommandIndex = step;
-        return step;
+        var uncertainTo = step;
+        if (step < commands.Count && DsqlMigrationSteps.IsRerunnable(commands[step]))
+        {
+            while (uncertainTo + 1 < commands.Count && DsqlMigrationSteps.IsRerunnable(commands[uncertainTo + 1]))
+            {
+                uncertainTo++;
+            }
+        }
+
+        return new Progress(key, step, uncertainTo, recorded: step);
     }
 
-    private static void CommitTransaction(MigrationExecutionState state, int committedUpTo)
+    /// <summary>
+    ///     Where this run stands: the key its progress is recorded under, the steps whose fate is unknown, and the step last
+    ///     recorded in the lease row.
+    /// </summary>
+    private sealed class Progress(string? key, int uncertainFrom, int uncertainTo, int recorded)
+    {
+        public string? Key { get; } = key;
+
+        public bool FreshStart { get; init; }
+
+        public int Recorded { get; set; } = recorded;
+
+        public bool IsUncertain(int step)
+            => step >= uncertainFrom && step <= uncertainTo && uncertainFrom >= 0;
+    }
+
+    private static void CommitTransaction(MigrationExecutionState state, int committedUpTo, DsqlMigrationLease? lease)
     {
         state.Transaction!.Commit();
         state.Transaction.Dispose();
         state.Transaction = null;
+        lease?.ReleaseAfterTransaction(committed: true);
         state.LastCommittedCommandIndex = committedUpTo;
         state.AnyOperationPerformed = true;
     }
 
-    private static async Task CommitTransactionAsync(MigrationExecutionState state, int committedUpTo, CancellationToken cancellationToken)
+    private static async Task CommitTransactionAsync(
+        MigrationExecutionState state, int committedUpTo, DsqlMigrationLease? lease, CancellationToken cancellationToken)
     {
         await state.Transaction!.CommitAsync(cancellationToken).ConfigureAwait(false);
         await state.Transaction.DisposeAsync().ConfigureAwait(false);
         state.Transaction = null;
+        lease?.ReleaseAfterTransaction(committed: true);
         state.LastCommittedCommandIndex = committedUpTo;
         state.AnyOperationPerformed = true;
     }
@@ -290,10 +377,4 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 + "statement on its own. Call Migrate()/MigrateAsync() outside of BeginTransaction()/TransactionScope.");
         }
     }
-
-    /// <summary>The errors a statement gives when an interrupted run already applied it.</summary>
-    private static bool IsAlreadyApplied(PostgresException e)
-        => e.SqlState is PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.DuplicateColumn or PostgresErrorCodes.DuplicateObject
-            or PostgresErrorCodes.DuplicateSchema or PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.UndefinedColumn
-            or PostgresErrorCodes.UndefinedObject or PostgresErrorCodes.UniqueViolation;
 }

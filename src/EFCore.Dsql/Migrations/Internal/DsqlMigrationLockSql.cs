@@ -47,6 +47,10 @@ public sealed class DsqlMigrationLockSql(string delimitedTable, string delimited
     public string RecordProgress(string holder, string? migrationId, int step)
         => $"""UPDATE {delimitedTable} SET "MigrationId" = {(migrationId is null ? "NULL" : Literal(migrationId))}, "Step" = {step.ToString(CultureInfo.InvariantCulture)}, "ExpiresAt" = {Expiry} WHERE "Id" = 1 AND "Holder" = {Literal(holder)};""";
 
+    /// <summary>Renews the lease without touching the progress; touches no row when the lease was lost.</summary>
+    public string Renew(string holder)
+        => $"""UPDATE {delimitedTable} SET "ExpiresAt" = {Expiry} WHERE "Id" = 1 AND "Holder" = {Literal(holder)};""";
+
     /// <summary>Gives the lease up, keeping the recorded progress for the next holder.</summary>
     public string Release(string holder)
         => $"""UPDATE {delimitedTable} SET "Holder" = '', "ExpiresAt" = now() WHERE "Id" = 1 AND "Holder" = {Literal(holder)};""";

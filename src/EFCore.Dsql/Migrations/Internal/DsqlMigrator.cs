@@ -15,6 +15,8 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 public class DsqlMigrator : Migrator
 {
     private readonly DsqlCurrentMigration _currentMigration;
+    private readonly IRawSqlCommandBuilder _rawSqlCommandBuilder;
+    private readonly ICurrentDbContext _currentContext;
 
     /// <summary>Creates the migrator.</summary>
     public DsqlMigrator(
@@ -39,7 +41,11 @@ public class DsqlMigrator : Migrator
         : base(migrationsAssembly, historyRepository, databaseCreator, migrationsSqlGenerator, rawSqlCommandBuilder,
             migrationCommandExecutor, connection, sqlGenerationHelper, currentContext, modelRuntimeInitializer, logger,
             commandLogger, databaseProvider, migrationsModelDiffer, designTimeModel, contextOptions, executionStrategy)
-        => _currentMigration = currentMigration;
+    {
+        _currentMigration = currentMigration;
+        _rawSqlCommandBuilder = rawSqlCommandBuilder;
+        _currentContext = currentContext;
+    }
 
     /// <summary>DSQL runs every transaction as <c>REPEATABLE READ</c> and refuses Npgsql's default <c>READ COMMITTED</c>.</summary>
     protected override IsolationLevel? MigrationTransactionIsolationLevel
@@ -49,14 +55,31 @@ public class DsqlMigrator : Migrator
     protected override IReadOnlyList<MigrationCommand> GenerateUpSql(
         Migration migration,
         MigrationsSqlGenerationOptions options = MigrationsSqlGenerationOptions.Default)
-        => WithMigrationId(migration, () => base.GenerateUpSql(migration, options));
+        => WithMigrationId(migration, () => MarkHistoryRow(base.GenerateUpSql(migration, options), removesRow: false));
 
     /// <inheritdoc />
     protected override IReadOnlyList<MigrationCommand> GenerateDownSql(
         Migration migration,
         Migration? previousMigration,
         MigrationsSqlGenerationOptions options = MigrationsSqlGenerationOptions.Default)
-        => WithMigrationId(migration, () => base.GenerateDownSql(migration, previousMigration, options));
+        => WithMigrationId(migration, () => MarkHistoryRow(base.GenerateDownSql(migration, previousMigration, options), removesRow: true));
+
+    /// <summary>EF appends the history row's statement last; the executor needs to know it (it may run again harmlessly).</summary>
+    private IReadOnlyList<MigrationCommand> MarkHistoryRow(IReadOnlyList<MigrationCommand> commands, bool removesRow)
+    {
+        var history = commands.Count > 0 ? commands[^1] : null;
+        if (history is null || !history.CommandText.TrimStart().StartsWith(removesRow ? "DELETE FROM " : "INSERT INTO ", StringComparison.Ordinal))
+        {
+            return commands;
+        }
+
+        return
+        [
+            .. commands.Take(commands.Count - 1),
+            new DsqlHistoryRowCommand(_rawSqlCommandBuilder.Build(history.CommandText), _currentContext.Context, history.CommandLogger,
+                history.TransactionSuppressed, removesRow)
+        ];
+    }
 
     private IReadOnlyList<MigrationCommand> WithMigrationId(Migration migration, Func<IReadOnlyList<MigrationCommand>> generate)
     {
