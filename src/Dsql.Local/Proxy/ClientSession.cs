@@ -1206,7 +1206,7 @@ internal sealed class ClientSession : IAsyncDisposable, IOccParticipant
                 _backendGate.Release();
             }
 
-            if ((await replay.ConfigureAwait(false)).Error is not null)
+            if ((await replay.WaitAsync(cancellationToken).ConfigureAwait(false)).Error is not null)
             {
                 return false;
             }
