@@ -85,7 +85,7 @@ public sealed class LeaseLockTests(PostgresFixture fixture) : IDisposable
         Assert.True(holder.IsLost);
         await Assert.ThrowsAsync<InvalidOperationException>(() => holder.RecordProgressAsync("20260101_M", 4, CancellationToken.None));
         await holder.DisposeAsync();
-        Assert.Equal("other", await ScalarAsync<string>($"""SELECT "Holder" FROM {_schema}."__EFMigrationsLock" """));
+        Assert.Equal("other", await BackendSql.ScalarAsync<string>(fixture.Instance.ConnectionString, $"""SELECT "Holder" FROM {_schema}."__EFMigrationsLock" """));
     }
 
     [Fact]
@@ -120,12 +120,6 @@ public sealed class LeaseLockTests(PostgresFixture fixture) : IDisposable
     {
         await using var command = _dataSource.CreateCommand(sql);
         await command.ExecuteNonQueryAsync();
-    }
-
-    private async Task<T> ScalarAsync<T>(string sql)
-    {
-        await using var command = _dataSource.CreateCommand(sql);
-        return (T)(await command.ExecuteScalarAsync())!;
     }
 
     private DbContext CreateContext(DsqlMigrationsOptions options)

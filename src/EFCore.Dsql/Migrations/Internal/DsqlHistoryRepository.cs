@@ -218,9 +218,10 @@ public class DsqlHistoryRepository : NpgsqlHistoryRepository, IHistoryRepository
         => $"CREATE SCHEMA IF NOT EXISTS {SqlGenerationHelper.DelimitIdentifier(TableSchema!)};";
 
     private DsqlMigrationLease NewLease(string holder, long sent, DbDataReader progress, bool renewInBackground = true)
-        => new(this, LockSql, Dependencies.RawSqlCommandBuilder, Parameters(), holder, _options.LockLease, sent, renewInBackground,
+        => new DsqlMigrationLease(
+            this, LockSql, Dependencies.RawSqlCommandBuilder, Parameters(), holder, _options.LockLease, sent, renewInBackground,
             progress.IsDBNull(0) ? null : progress.GetString(0),
-            progress.IsDBNull(1) ? 0 : progress.GetInt32(1));
+            progress.IsDBNull(1) ? 0 : progress.GetInt32(1)).StartRenewing();
 
     private RelationalCommandParameterObject Parameters()
         => new(Dependencies.Connection, null, null, Dependencies.CurrentContext.Context, Dependencies.CommandLogger,

@@ -25,87 +25,77 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 ///     </para>
 ///     <para>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</para>
 /// </remarks>
-public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
+/// <param name="historyRepository">The history repository that took the lease.</param>
+/// <param name="sql">The lease statements.</param>
+/// <param name="rawSqlCommandBuilder">Builds the statements the migration connection runs.</param>
+/// <param name="parameters">The migration connection, context and logger the lease statements run with.</param>
+/// <param name="holder">This migrator's id in the lease row.</param>
+/// <param name="lease">How long the lease lasts without renewal.</param>
+/// <param name="acquiredAt">The <see cref="Stopwatch" /> timestamp taken just before the statement that took the lease was sent.</param>
+/// <param name="renewInBackground">
+///     Whether to renew on a connection of its own; not for a lease taken inside a transaction, which other sessions see only
+///     once it commits.
+/// </param>
+/// <param name="interruptedMigrationId">The migration a previous holder had started and not finished, if any.</param>
+/// <param name="interruptedStep">Where that migration's progress stopped.</param>
+public sealed class DsqlMigrationLease(
+    IHistoryRepository historyRepository,
+    DsqlMigrationLockSql sql,
+    IRawSqlCommandBuilder rawSqlCommandBuilder,
+    RelationalCommandParameterObject parameters,
+    string holder,
+    TimeSpan lease,
+    long acquiredAt,
+    bool renewInBackground,
+    string? interruptedMigrationId,
+    int interruptedStep) : IMigrationsDatabaseLock
 {
-    private readonly IHistoryRepository _historyRepository;
-    private readonly DsqlMigrationLockSql _sql;
-    private readonly IRawSqlCommandBuilder _rawSqlCommandBuilder;
-    private readonly RelationalCommandParameterObject _parameters;
-    private readonly TimeSpan _lease;
-
     // Serializes this migrator's own writes to the lease row (the renewer's and the migration's), and is held for the whole
     // of a data transaction that writes progress: a renewal committed inside such a transaction's snapshot would make it
     // fail with a serialization conflict.
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _stopRenewing = new();
-    private readonly DbConnection? _renewalConnection;
-    private readonly Task _renewer;
-    private long _renewedAt;
+
+    // A connection of the same data source (same credentials and token provider), opened only if a renewal falls due.
+    private readonly DbConnection? _renewalConnection = renewInBackground && parameters.Connection.DbConnection is ICloneable cloneable
+        ? cloneable.Clone() as DbConnection
+        : null;
+
+    private Task _renewer = Task.CompletedTask;
+    private long _renewedAt = acquiredAt;
     private volatile bool _lost;
     private bool _heldForTransaction;
     private long _renewedInTransactionAt;
     private bool _released;
 
-    /// <summary>Creates the lease object for a lease just taken, and starts renewing it.</summary>
-    /// <param name="historyRepository">The history repository that took the lease.</param>
-    /// <param name="sql">The lease statements.</param>
-    /// <param name="rawSqlCommandBuilder">Builds the statements the migration connection runs.</param>
-    /// <param name="parameters">The migration connection and its logging.</param>
-    /// <param name="holder">This migrator's id in the lease row.</param>
-    /// <param name="lease">How long the lease lasts without renewal.</param>
-    /// <param name="acquiredAt">The <see cref="Stopwatch" /> timestamp taken just before the statement that took the lease was sent.</param>
-    /// <param name="renewInBackground">
-    ///     Whether to renew on a connection of its own; not for a lease taken inside a transaction, which other sessions see
-    ///     only once it commits.
-    /// </param>
-    /// <param name="interruptedMigrationId">The migration a previous holder had started and not finished, if any.</param>
-    /// <param name="interruptedStep">Where that migration's progress stopped.</param>
-    public DsqlMigrationLease(
-        IHistoryRepository historyRepository,
-        DsqlMigrationLockSql sql,
-        IRawSqlCommandBuilder rawSqlCommandBuilder,
-        RelationalCommandParameterObject parameters,
-        string holder,
-        TimeSpan lease,
-        long acquiredAt,
-        bool renewInBackground,
-        string? interruptedMigrationId,
-        int interruptedStep)
-    {
-        _historyRepository = historyRepository;
-        _sql = sql;
-        _rawSqlCommandBuilder = rawSqlCommandBuilder;
-        _parameters = parameters;
-        _lease = lease;
-        _renewedAt = acquiredAt;
-        Holder = holder;
-        InterruptedMigrationId = interruptedMigrationId;
-        InterruptedStep = interruptedStep;
-
-        // A connection of the same data source (same credentials and token provider), opened only if a renewal falls due.
-        _renewalConnection = renewInBackground && parameters.Connection.DbConnection is ICloneable cloneable
-            ? cloneable.Clone() as DbConnection
-            : null;
-        _renewer = _renewalConnection is null ? Task.CompletedTask : Task.Run(RenewInBackgroundAsync);
-    }
-
     /// <summary>This migrator's id in the lease row.</summary>
-    public string Holder { get; }
+    public string Holder { get; } = holder;
 
     /// <summary>The migration a previous holder had started and not finished, if any.</summary>
-    public string? InterruptedMigrationId { get; private set; }
+    public string? InterruptedMigrationId { get; private set; } = interruptedMigrationId;
 
     /// <summary>The index of the first command of <see cref="InterruptedMigrationId" /> not known to be committed.</summary>
-    public int InterruptedStep { get; private set; }
+    public int InterruptedStep { get; private set; } = interruptedStep;
 
     /// <summary>Whether a renewal found that another migrator took the lease over.</summary>
     public bool IsLost => _lost;
 
-    IHistoryRepository IMigrationsDatabaseLock.HistoryRepository => _historyRepository;
+    IHistoryRepository IMigrationsDatabaseLock.HistoryRepository => historyRepository;
 
-    private TimeSpan RenewalInterval => _lease / 3;
+    private TimeSpan RenewalInterval => lease / 3;
 
     private TimeSpan SinceRenewal => Stopwatch.GetElapsedTime(Interlocked.Read(ref _renewedAt));
+
+    /// <summary>Starts renewing the lease in the background, when it has a connection of its own to do it on.</summary>
+    internal DsqlMigrationLease StartRenewing()
+    {
+        if (_renewalConnection is not null)
+        {
+            _renewer = Task.Run(RenewInBackgroundAsync);
+        }
+
+        return this;
+    }
 
     /// <summary>
     ///     Where to resume <paramref name="migrationId" /> when a previous holder was interrupted while applying it: the first
@@ -131,9 +121,9 @@ public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
     public void EnsureHeld(bool inTransaction)
     {
         ThrowIfLost();
-        if (!inTransaction && SinceRenewal >= _lease / 2)
+        if (!inTransaction && SinceRenewal >= lease / 2)
         {
-            Write(_sql.Renew(Holder));
+            Write(sql.Renew(Holder));
         }
     }
 
@@ -141,8 +131,8 @@ public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
     public Task EnsureHeldAsync(bool inTransaction, CancellationToken cancellationToken)
     {
         ThrowIfLost();
-        return !inTransaction && SinceRenewal >= _lease / 2
-            ? WriteAsync(_sql.Renew(Holder), cancellationToken)
+        return !inTransaction && SinceRenewal >= lease / 2
+            ? WriteAsync(sql.Renew(Holder), cancellationToken)
             : Task.CompletedTask;
     }
 
@@ -152,11 +142,11 @@ public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
     ///     a data transaction (after <see cref="HoldForTransaction" />) the record commits with the transaction.
     /// </summary>
     public void RecordProgress(string? migrationId, int step)
-        => Write(_sql.RecordProgress(Holder, migrationId, step));
+        => Write(sql.RecordProgress(Holder, migrationId, step));
 
     /// <summary>The asynchronous twin of <see cref="RecordProgress" />.</summary>
     public Task RecordProgressAsync(string? migrationId, int step, CancellationToken cancellationToken)
-        => WriteAsync(_sql.RecordProgress(Holder, migrationId, step), cancellationToken);
+        => WriteAsync(sql.RecordProgress(Holder, migrationId, step), cancellationToken);
 
     /// <summary>Keeps the background renewal away until <see cref="ReleaseAfterTransaction" />: a data transaction is open.</summary>
     public void HoldForTransaction()
@@ -208,7 +198,7 @@ public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
         try
         {
             _renewer.GetAwaiter().GetResult();
-            _rawSqlCommandBuilder.Build(_sql.Release(Holder)).ExecuteNonQuery(_parameters);
+            rawSqlCommandBuilder.Build(sql.Release(Holder)).ExecuteNonQuery(parameters);
         }
         catch (Exception e) when (e is DbException or InvalidOperationException)
         {
@@ -233,7 +223,7 @@ public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
         try
         {
             await _renewer.ConfigureAwait(false);
-            await _rawSqlCommandBuilder.Build(_sql.Release(Holder)).ExecuteNonQueryAsync(_parameters).ConfigureAwait(false);
+            await rawSqlCommandBuilder.Build(sql.Release(Holder)).ExecuteNonQueryAsync(parameters).ConfigureAwait(false);
         }
         catch (Exception e) when (e is DbException or InvalidOperationException)
         {
@@ -265,7 +255,7 @@ public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
         try
         {
             var sent = Stopwatch.GetTimestamp();
-            Renewed(_rawSqlCommandBuilder.Build(sql).ExecuteNonQuery(_parameters), sent, committed: !held);
+            Renewed(rawSqlCommandBuilder.Build(sql).ExecuteNonQuery(parameters), sent, committed: !held);
         }
         finally
         {
@@ -287,7 +277,7 @@ public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
         try
         {
             var sent = Stopwatch.GetTimestamp();
-            Renewed(await _rawSqlCommandBuilder.Build(sql).ExecuteNonQueryAsync(_parameters, cancellationToken).ConfigureAwait(false),
+            Renewed(await rawSqlCommandBuilder.Build(sql).ExecuteNonQueryAsync(parameters, cancellationToken).ConfigureAwait(false),
                 sent, committed: !held);
         }
         finally
@@ -348,11 +338,10 @@ public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
                         Interlocked.Exchange(ref _renewedAt, sent);
                     }
                 }
-                catch (Exception e) when (e is DbException or IOException or TimeoutException or InvalidOperationException
-                                          && !token.IsCancellationRequested)
+                catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
                 {
-                    // A conflict with a migrator trying to take the lease, or a broken renewal connection: try again a little
-                    // later on a new connection. If renewals keep failing, the fence renews on the migration connection.
+                    // A conflict with a migrator trying to take the lease, a broken renewal connection, anything else: try again
+                    // a little later on a new connection. If renewals keep failing, the fence renews on the migration connection.
                     failed = true;
                     await CloseRenewalConnectionAsync().ConfigureAwait(false);
                 }
@@ -387,7 +376,7 @@ public sealed class DsqlMigrationLease : IMigrationsDatabaseLock
         var command = connection.CreateCommand();
         await using (command.ConfigureAwait(false))
         {
-            command.CommandText = _sql.Renew(Holder);
+            command.CommandText = sql.Renew(Holder);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
     }
