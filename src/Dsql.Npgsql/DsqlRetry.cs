@@ -18,7 +18,9 @@ namespace Dsql.Npgsql;
 /// </para>
 /// <para>
 /// A failure while the <c>COMMIT</c> is in flight leaves the outcome unknown: it is never retried but surfaces as
-/// <see cref="DsqlCommitOutcomeUnknownException"/>. Permanent failures (constraint violations, syntax errors,
+/// <see cref="DsqlCommitOutcomeUnknownException"/>, unless <see cref="DsqlRetryOptions.CommitMarker"/> is set: then a
+/// marker row written just before the <c>COMMIT</c> is looked up on a new connection, and the unit ends as applied
+/// (found; the attempt's result is returned) or is retried (not found). Permanent failures (constraint violations, syntax errors,
 /// <c>54000</c> limits, authentication) and cancellation surface at once.
 /// </para>
 /// </remarks>
@@ -38,7 +40,7 @@ public static class DsqlRetry
     /// <param name="work">The unit of work; receives an open connection with a transaction begun.</param>
     /// <param name="options">The retry budget; <see cref="DsqlRetryOptions.Default"/> when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the unit and any wait between attempts.</param>
-    /// <exception cref="DsqlCommitOutcomeUnknownException">The connection failed while the commit was in flight.</exception>
+    /// <exception cref="DsqlCommitOutcomeUnknownException">The connection failed while the commit was in flight (and no commit marker could tell the outcome).</exception>
     public static Task ExecuteAsync(
         NpgsqlDataSource dataSource,
         Func<NpgsqlConnection, CancellationToken, Task> work,
@@ -64,7 +66,7 @@ public static class DsqlRetry
     /// <param name="options">The retry budget; <see cref="DsqlRetryOptions.Default"/> when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the unit and any wait between attempts.</param>
     /// <returns>The result of the attempt that committed.</returns>
-    /// <exception cref="DsqlCommitOutcomeUnknownException">The connection failed while the commit was in flight.</exception>
+    /// <exception cref="DsqlCommitOutcomeUnknownException">The connection failed while the commit was in flight (and no commit marker could tell the outcome).</exception>
     public static async Task<TResult> ExecuteAsync<TResult>(
         NpgsqlDataSource dataSource,
         Func<NpgsqlConnection, CancellationToken, Task<TResult>> work,
@@ -72,12 +74,13 @@ public static class DsqlRetry
         CancellationToken cancellationToken = default)
     {
         options = Validated(dataSource, work, options);
+        var unit = MarkedUnit<TResult>.For(options);
         var clock = Stopwatch.StartNew();
         for (var retry = 0; ; retry++)
         {
             try
             {
-                return await AttemptAsync(dataSource, work, cancellationToken).ConfigureAwait(false);
+                return await AttemptAsync(dataSource, work, unit, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ShouldRetry(ex, options, retry, clock.Elapsed))
             {
@@ -90,7 +93,7 @@ public static class DsqlRetry
     /// <param name="dataSource">Where connections come from.</param>
     /// <param name="work">The unit of work; receives an open connection with a transaction begun.</param>
     /// <param name="options">The retry budget; <see cref="DsqlRetryOptions.Default"/> when <see langword="null"/>.</param>
-    /// <exception cref="DsqlCommitOutcomeUnknownException">The connection failed while the commit was in flight.</exception>
+    /// <exception cref="DsqlCommitOutcomeUnknownException">The connection failed while the commit was in flight (and no commit marker could tell the outcome).</exception>
     public static void Execute(NpgsqlDataSource dataSource, Action<NpgsqlConnection> work, DsqlRetryOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(work);
@@ -110,16 +113,17 @@ public static class DsqlRetry
     /// <param name="work">The unit of work; receives an open connection with a transaction begun.</param>
     /// <param name="options">The retry budget; <see cref="DsqlRetryOptions.Default"/> when <see langword="null"/>.</param>
     /// <returns>The result of the attempt that committed.</returns>
-    /// <exception cref="DsqlCommitOutcomeUnknownException">The connection failed while the commit was in flight.</exception>
+    /// <exception cref="DsqlCommitOutcomeUnknownException">The connection failed while the commit was in flight (and no commit marker could tell the outcome).</exception>
     public static TResult Execute<TResult>(NpgsqlDataSource dataSource, Func<NpgsqlConnection, TResult> work, DsqlRetryOptions? options = null)
     {
         options = Validated(dataSource, work, options);
+        var unit = MarkedUnit<TResult>.For(options);
         var clock = Stopwatch.StartNew();
         for (var retry = 0; ; retry++)
         {
             try
             {
-                return Attempt(dataSource, work);
+                return Attempt(dataSource, work, unit);
             }
             catch (Exception ex) when (ShouldRetry(ex, options, retry, clock.Elapsed))
             {
@@ -129,22 +133,44 @@ public static class DsqlRetry
     }
 
     private static async Task<TResult> AttemptAsync<TResult>(
-        NpgsqlDataSource dataSource, Func<NpgsqlConnection, CancellationToken, Task<TResult>> work, CancellationToken cancellationToken)
+        NpgsqlDataSource dataSource, Func<NpgsqlConnection, CancellationToken, Task<TResult>> work, MarkedUnit<TResult>? unit, CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
+            if (unit is not null)
+            {
+                await DsqlCommitMarkerStore.EnsureTableAsync(connection, unit.Marker, cancellationToken).ConfigureAwait(false);
+            }
+
             var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
                 var result = await work(connection, cancellationToken).ConfigureAwait(false);
+                if (unit is not null
+                    && !await DsqlCommitMarkerStore.TryInsertAsync(connection, transaction, unit.Marker, unit.Id, cancellationToken).ConfigureAwait(false))
+                {
+                    return unit.AlreadyApplied(result);
+                }
+
                 try
                 {
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (DsqlFailureClassifier.IsAmbiguousCommitFailure(ex))
                 {
-                    throw new DsqlCommitOutcomeUnknownException(ex);
+                    if (unit is null)
+                    {
+                        throw new DsqlCommitOutcomeUnknownException(ex);
+                    }
+
+                    unit.Pending = result;
+                    if (await DsqlCommitMarkerStore.VerifyAsync(dataSource.OpenConnectionAsync, unit.Marker, unit.Id, unit.Retry, ex, cancellationToken).ConfigureAwait(false))
+                    {
+                        return result;
+                    }
+
+                    throw; // not committed: a transient failure like any other
                 }
 
                 return result;
@@ -152,18 +178,39 @@ public static class DsqlRetry
         }
     }
 
-    private static TResult Attempt<TResult>(NpgsqlDataSource dataSource, Func<NpgsqlConnection, TResult> work)
+    private static TResult Attempt<TResult>(NpgsqlDataSource dataSource, Func<NpgsqlConnection, TResult> work, MarkedUnit<TResult>? unit)
     {
         using var connection = dataSource.OpenConnection();
+        if (unit is not null)
+        {
+            DsqlCommitMarkerStore.EnsureTable(connection, unit.Marker);
+        }
+
         using var transaction = connection.BeginTransaction(IsolationLevel.RepeatableRead);
         var result = work(connection);
+        if (unit is not null && !DsqlCommitMarkerStore.TryInsert(connection, transaction, unit.Marker, unit.Id))
+        {
+            return unit.AlreadyApplied(result);
+        }
+
         try
         {
             transaction.Commit();
         }
         catch (Exception ex) when (DsqlFailureClassifier.IsAmbiguousCommitFailure(ex))
         {
-            throw new DsqlCommitOutcomeUnknownException(ex);
+            if (unit is null)
+            {
+                throw new DsqlCommitOutcomeUnknownException(ex);
+            }
+
+            unit.Pending = result;
+            if (DsqlCommitMarkerStore.Verify(dataSource.OpenConnection, unit.Marker, unit.Id, unit.Retry, ex))
+            {
+                return result;
+            }
+
+            throw; // not committed: a transient failure like any other
         }
 
         return result;
@@ -183,4 +230,31 @@ public static class DsqlRetry
             && DsqlFailureClassifier.Find<DsqlCommitOutcomeUnknownException>(exception) is null
             && DsqlFailureClassifier.Classify(exception) != DsqlFailure.Permanent
             && options.MayRetry(retriesDone, elapsed);
+
+    // A unit with a commit marker: one marker id for all its attempts, and the result of an attempt whose COMMIT answer
+    // was lost, returned if a later attempt finds that the lost COMMIT did land after all.
+    private sealed class MarkedUnit<TResult>(DsqlCommitMarkerOptions marker, DsqlRetryOptions retry)
+    {
+        private bool _hasPending;
+        private TResult _pending = default!;
+
+        public DsqlCommitMarkerOptions Marker { get; } = marker;
+        public DsqlRetryOptions Retry { get; } = retry;
+        public Guid Id { get; } = Guid.NewGuid();
+
+        public TResult Pending
+        {
+            set
+            {
+                _pending = value;
+                _hasPending = true;
+            }
+        }
+
+        public static MarkedUnit<TResult>? For(DsqlRetryOptions options)
+            => options.CommitMarker is { } marker ? new MarkedUnit<TResult>(marker, options) : null;
+
+        // The marker is already there: an earlier attempt committed (its COMMIT landed after the look-up said it had not).
+        public TResult AlreadyApplied(TResult current) => _hasPending ? _pending : current;
+    }
 }

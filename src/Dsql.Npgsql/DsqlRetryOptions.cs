@@ -39,6 +39,13 @@ public sealed record DsqlRetryOptions
     /// <summary>The cap on a single delay.</summary>
     public TimeSpan MaxDelay { get; init; } = DefaultMaxDelay;
 
+    /// <summary>
+    /// Verifies a unit whose <c>COMMIT</c> answer was lost with a commit marker written in its transaction
+    /// (<see cref="DsqlCommitMarkerOptions"/>) instead of throwing <see cref="DsqlCommitOutcomeUnknownException"/>.
+    /// <see langword="null"/> (the default): no marker is written and such a unit surfaces as that exception.
+    /// </summary>
+    public DsqlCommitMarkerOptions? CommitMarker { get; init; }
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     internal DsqlRetryOptions Validated()
     {
@@ -62,6 +69,7 @@ public sealed record DsqlRetryOptions
             throw new ArgumentOutOfRangeException(nameof(MaxDelay), MaxDelay, "The maximum retry delay must be at least the base delay.");
         }
 
+        CommitMarker?.Validated();
         return this;
     }
 

@@ -31,7 +31,9 @@ namespace Microsoft.EntityFrameworkCore;
 /// A failure while a <c>COMMIT</c> (or an autocommit write such as a one-statement <c>SaveChanges</c>) was in flight
 /// leaves the outcome unknown. Such a unit is never re-run blindly: with a <c>verifySucceeded</c> delegate the
 /// strategy asks it and retries only when the unit did not take effect; without one it throws
-/// <see cref="DsqlCommitOutcomeUnknownException"/>.
+/// <see cref="DsqlCommitOutcomeUnknownException"/>, unless commit markers are on
+/// (<c>UseAuroraDsql(…, o => o.VerifyCommitsWithMarker())</c>): then the transaction looks its marker up and either
+/// reports the commit as done or fails with a transient error this strategy retries.
 /// </para>
 /// <para>
 /// Never retried: authentication failures, syntax errors, constraint violations, <c>54000</c> (row or size limits),
@@ -125,7 +127,7 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
     /// <param name="options">The retry budget and backoff.</param>
     /// <param name="errorCodesToAdd">More SQLSTATEs to retry, on top of the built-in list.</param>
     public DsqlRetryingExecutionStrategy(ExecutionStrategyDependencies dependencies, DsqlRetryOptions options, IEnumerable<string>? errorCodesToAdd)
-        : base(dependencies, ValidateRetryCount(options), ValidateDelays(options))
+        : base(dependencies, Validated(options).MaxRetryCount, options.MaxDelay)
     {
         Options = options;
         BaseDelay = options.BaseDelay;
@@ -152,6 +154,7 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
         Func<DbContext, TState, ExecutionResult<TResult>>? verifySucceeded)
     {
         ArgumentNullException.ThrowIfNull(operation);
+        using var markers = EnterCommitMarkerScope();
         if (Current is not null)
         {
             return operation(Dependencies.CurrentContext.Context, state);
@@ -203,6 +206,7 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(operation);
+        using var markers = EnterCommitMarkerScope();
         if (Current is not null)
         {
             return await operation(Dependencies.CurrentContext.Context, state, cancellationToken).ConfigureAwait(false);
@@ -308,6 +312,7 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
         CancellationToken cancellationToken)
     {
         var context = Dependencies.CurrentContext.Context;
+        DsqlCommitMarkerUnit.Current?.StartAttempt();
         try
         {
             Current = this;
@@ -349,6 +354,43 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
         finally
         {
             Current = null;
+        }
+    }
+
+    // With commit markers (VerifyCommitsWithMarker), the outermost execution is a unit whose transactions keep their
+    // marker ids from one attempt to the next, and a one-statement SaveChanges runs in a transaction (EF sends none for
+    // it) so that its marker has one to go in.
+    private CommitMarkerScope EnterCommitMarkerScope()
+    {
+        if (Dependencies.Options.FindExtension<DsqlOptionsExtension>()?.Retry.Options.CommitMarker is null)
+        {
+            return default;
+        }
+
+        var database = Dependencies.CurrentContext.Context.Database;
+        var forced = database.AutoTransactionBehavior == AutoTransactionBehavior.WhenNeeded;
+        if (forced)
+        {
+            database.AutoTransactionBehavior = AutoTransactionBehavior.Always;
+        }
+
+        var outermost = Current is null;
+        return new CommitMarkerScope(forced ? database : null, outermost, outermost ? DsqlCommitMarkerUnit.Begin() : null);
+    }
+
+    private readonly struct CommitMarkerScope(DatabaseFacade? forcedDatabase, bool unitBegun, DsqlCommitMarkerUnit? previousUnit) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (forcedDatabase is not null)
+            {
+                forcedDatabase.AutoTransactionBehavior = AutoTransactionBehavior.WhenNeeded;
+            }
+
+            if (unitBegun)
+            {
+                DsqlCommitMarkerUnit.End(previousUnit);
+            }
         }
     }
 
@@ -445,32 +487,11 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
             .Build();
     }
 
-    private static int ValidateRetryCount(DsqlRetryOptions options)
+    // The one validation of retry settings, shared with the connector's DsqlRetry and the options builder.
+    private static DsqlRetryOptions Validated(DsqlRetryOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.MaxRetryCount >= 0
-            ? options.MaxRetryCount
-            : throw new ArgumentOutOfRangeException("maxRetryCount", options.MaxRetryCount, DsqlStrings.NegativeRetryCount);
-    }
-
-    private static TimeSpan ValidateDelays(DsqlRetryOptions options)
-    {
-        if (options.BaseDelay <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException("baseDelay", options.BaseDelay, DsqlStrings.NonPositiveDelay("baseDelay"));
-        }
-
-        if (options.MaxDelay < options.BaseDelay)
-        {
-            throw new ArgumentOutOfRangeException("maxDelay", options.MaxDelay, DsqlStrings.MaxDelayBelowBase);
-        }
-
-        if (options.MaxRetryDuration < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException("maxRetryDuration", options.MaxRetryDuration, DsqlStrings.NegativeRetryDuration);
-        }
-
-        return options.MaxDelay;
+        return options.Validated();
     }
 
     private readonly record struct PipelineKey(ILoggerFactory? LoggerFactory);

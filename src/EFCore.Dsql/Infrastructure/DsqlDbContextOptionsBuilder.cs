@@ -1,5 +1,6 @@
 using Amazon.Extensions.NETCore.Setup;
 using Amazon.Runtime;
+using Dsql.Npgsql;
 using Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
 
@@ -73,35 +74,62 @@ public class DsqlDbContextOptionsBuilder
     public virtual DsqlDbContextOptionsBuilder EnableRetryOnFailure()
         => EnableRetryOnFailure(DsqlRetryingExecutionStrategy.DefaultMaxRetryCount);
 
-    /// <summary>Retries optimistic-concurrency conflicts and transient failures at most <paramref name="maxRetryCount"/> times.</summary>
+    /// <summary>
+    /// Retries optimistic-concurrency conflicts and transient failures at most <paramref name="maxRetryCount"/> times
+    /// (the time budget and a commit marker set before are kept).
+    /// </summary>
     /// <param name="maxRetryCount">The retry limit.</param>
     public virtual DsqlDbContextOptionsBuilder EnableRetryOnFailure(int maxRetryCount)
         => EnableRetryOnFailure(maxRetryCount, DsqlRetryingExecutionStrategy.DefaultBaseDelay, DsqlRetryingExecutionStrategy.DefaultMaxDelay, null);
 
-    /// <summary>Retries optimistic-concurrency conflicts and transient failures with explicit settings.</summary>
+    /// <summary>
+    /// Retries optimistic-concurrency conflicts and transient failures with explicit limits and delays (the time budget
+    /// and a commit marker set before are kept; set every setting at once with
+    /// <see cref="EnableRetryOnFailure(DsqlRetryOptions, ICollection{string}?)"/>).
+    /// </summary>
     /// <param name="maxRetryCount">The retry limit.</param>
     /// <param name="baseDelay">The backoff base: retry <c>n</c> waits a random time between 0 and <c>min(maxDelay, baseDelay × 2^n)</c>.</param>
     /// <param name="maxDelay">The cap on a single delay.</param>
     /// <param name="errorCodesToAdd">More SQLSTATEs to retry.</param>
     public virtual DsqlDbContextOptionsBuilder EnableRetryOnFailure(
         int maxRetryCount, TimeSpan baseDelay, TimeSpan maxDelay, ICollection<string>? errorCodesToAdd)
+        => WithRetryOptions(
+            current => current with { MaxRetryCount = maxRetryCount, BaseDelay = baseDelay, MaxDelay = maxDelay },
+            errorCodesToAdd?.ToArray() ?? []);
+
+    /// <summary>
+    /// Retries optimistic-concurrency conflicts and transient failures with every setting given at once, the same
+    /// <see cref="DsqlRetryOptions"/> the connector's <see cref="DsqlRetry"/> takes: the time budget
+    /// (<see cref="DsqlRetryOptions.MaxRetryDuration"/>, default 60 s), the retry count (default 200), the backoff and
+    /// the commit marker. Validated here, once.
+    /// </summary>
+    /// <param name="options">The settings; they replace every earlier retry setting.</param>
+    /// <param name="errorCodesToAdd">More SQLSTATEs to retry.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range (the message names it).</exception>
+    public virtual DsqlDbContextOptionsBuilder EnableRetryOnFailure(DsqlRetryOptions options, ICollection<string>? errorCodesToAdd = null)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(maxRetryCount);
-        if (baseDelay <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(baseDelay), baseDelay, DsqlStrings.NonPositiveDelay(nameof(baseDelay)));
-        }
-
-        if (maxDelay < baseDelay)
-        {
-            throw new ArgumentOutOfRangeException(nameof(maxDelay), maxDelay, DsqlStrings.MaxDelayBelowBase);
-        }
-
-        return WithOption(e => e.WithRetry(new DsqlRetrySettings
-        {
-            MaxRetryCount = maxRetryCount, BaseDelay = baseDelay, MaxDelay = maxDelay, ErrorCodesToAdd = errorCodesToAdd?.ToArray() ?? [],
-        }));
+        ArgumentNullException.ThrowIfNull(options);
+        return WithRetryOptions(_ => options, errorCodesToAdd?.ToArray() ?? []);
     }
+
+    /// <summary>
+    /// Verifies a unit of work whose <c>COMMIT</c> answer was lost (the connection failed while it was in flight)
+    /// instead of throwing <see cref="DsqlCommitOutcomeUnknownException"/>: every transaction that writes inserts a
+    /// commit marker just before its <c>COMMIT</c>, looked up on a new connection after such a failure; found, the
+    /// commit succeeded; not found, the unit is retried. The table is created on first use unless
+    /// <see cref="DsqlCommitMarkerOptions.CreateTable"/> is <see langword="false"/>. Applies to every transaction EF
+    /// begins (a one-statement <c>SaveChanges</c> run by the strategy gets one too); autocommit
+    /// <c>ExecuteUpdate</c>/<c>ExecuteDelete</c>/<c>ExecuteSql</c> outside a transaction still surface the exception.
+    /// </summary>
+    /// <param name="marker">The marker table and retention; <see cref="DsqlCommitMarkerOptions.Default"/> when <see langword="null"/>.</param>
+    public virtual DsqlDbContextOptionsBuilder VerifyCommitsWithMarker(DsqlCommitMarkerOptions? marker = null)
+        => WithOption(e => e.WithRetry(e.Retry with
+        {
+            Options = (e.Retry.Options with { CommitMarker = marker ?? DsqlCommitMarkerOptions.Default }).Validated(),
+        }));
+
+    private DsqlDbContextOptionsBuilder WithRetryOptions(Func<DsqlRetryOptions, DsqlRetryOptions> change, IReadOnlyList<string> errorCodesToAdd)
+        => WithOption(e => e.WithRetry(new DsqlRetrySettings { Options = change(e.Retry.Options).Validated(), ErrorCodesToAdd = errorCodesToAdd }));
 
     /// <summary>
     /// Turns automatic retries off. Operations then fail on the first OCC conflict; retry them yourself.

@@ -12,13 +12,7 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Internal;
 /// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
 public static class DsqlStrings
 {
-    public const string NegativeRetryCount = "The maximum number of retries cannot be negative; use 0 to disable retrying.";
-
-    public const string MaxDelayBelowBase = "The maximum retry delay must be at least the base delay.";
-
     public static string NonPositiveDelay(string name) => $"The {name} must be positive.";
-
-    public const string NegativeRetryDuration = "The retry time budget cannot be negative; use TimeSpan.Zero to disable retrying.";
 
     public static string RetryLimitExceeded(int retries, TimeSpan elapsed, string lastError, string strategy, bool lastWasConflict)
         => $"The operation still failed after {retries} retries in {elapsed.TotalSeconds:0.#} s (last error: {lastError}); {strategy} gave up. "

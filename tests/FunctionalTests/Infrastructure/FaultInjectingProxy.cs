@@ -22,6 +22,7 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
     private readonly List<Task> _sessions = [];
     private readonly Task _acceptLoop;
     private Func<char, string, bool>? _trigger;
+    private volatile bool _forwardTrigger = true;
     private int _armedDrops;
     private int _dropped;
 
@@ -41,6 +42,18 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
     /// <summary>Drops the answer of the next <paramref name="times"/> client messages matching <paramref name="trigger"/> (message type, text).</summary>
     public void DropAnswerTo(Func<char, string, bool> trigger, int times = 1)
     {
+        _forwardTrigger = true;
+        _trigger = trigger;
+        Volatile.Write(ref _armedDrops, times);
+    }
+
+    /// <summary>
+    /// Drops the connection instead of forwarding the next <paramref name="times"/> client messages matching
+    /// <paramref name="trigger"/>: the server never sees them (a <c>COMMIT</c> lost on its way, so nothing is committed).
+    /// </summary>
+    public void DropBeforeServerSees(Func<char, string, bool> trigger, int times = 1)
+    {
+        _forwardTrigger = false;
         _trigger = trigger;
         Volatile.Write(ref _armedDrops, times);
     }
@@ -131,6 +144,12 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
                 var text = type == 'Q' ? CString(payload, 0) : CString(payload, CString(payload, 0).Length + 1);
                 if (trigger(type, text) && Interlocked.Decrement(ref _armedDrops) >= 0)
                 {
+                    if (!_forwardTrigger)
+                    {
+                        Interlocked.Increment(ref _dropped);
+                        return; // the relay closes both sides
+                    }
+
                     session.Swallowing = true;
                 }
             }

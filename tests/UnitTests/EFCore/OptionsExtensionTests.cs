@@ -14,7 +14,8 @@ public class OptionsExtensionTests
 
     public static TheoryData<string> BehaviourChangingSettings() => new()
     {
-        "region", "credentials", "token", "retry-off", "retry-count", "cache", "error-codes", "migration-jobs", "migration-lease",
+        "region", "credentials", "token", "retry-off", "retry-count", "retry-duration", "commit-marker", "cache", "error-codes", "migration-jobs",
+        "migration-lease",
     };
 
     private static Action<DsqlDbContextOptionsBuilder> Variant(string setting) => setting switch
@@ -24,6 +25,8 @@ public class OptionsExtensionTests
         "token" => o => o.TokenDuration(TimeSpan.FromMinutes(5)),
         "retry-off" => o => o.DisableRetryOnFailure(),
         "retry-count" => o => o.EnableRetryOnFailure(3),
+        "retry-duration" => o => o.EnableRetryOnFailure(new DsqlRetryOptions { MaxRetryDuration = TimeSpan.FromSeconds(5) }),
+        "commit-marker" => o => o.VerifyCommitsWithMarker(),
         "cache" => o => o.IdentityCacheSize(1),
         "error-codes" => o => o.EnableRetryOnFailure(3, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(1), ["57014"]),
         "migration-jobs" => o => o.WaitForMigrationJobs(false),

@@ -323,7 +323,16 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
                 builder.Append("DataSource=application ");
             }
 
-            builder.Append(Extension.Retry.Enabled ? $"MaxRetryCount={Extension.Retry.MaxRetryCount} " : "RetryOnFailure=false ");
+            var retry = Extension.Retry.Options;
+            builder.Append(
+                Extension.Retry.Enabled
+                    ? FormattableString.Invariant($"MaxRetryDuration={retry.MaxRetryDuration.TotalSeconds:0.###}s MaxRetryCount={retry.MaxRetryCount} ")
+                    : "RetryOnFailure=false ");
+            if (retry.CommitMarker is { } marker)
+            {
+                builder.Append("CommitMarker=").Append(marker.Schema).Append('.').Append(marker.Table).Append(' ');
+            }
+
             builder.Append("IdentityCache=").Append(Extension.IdentityCacheSize).Append(' ');
             return builder.ToString();
         }

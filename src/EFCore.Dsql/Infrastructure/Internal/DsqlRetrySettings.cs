@@ -1,3 +1,5 @@
+using Dsql.Npgsql;
+
 namespace Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
 
 /// <summary>
@@ -14,14 +16,11 @@ public sealed record DsqlRetrySettings
     /// <summary>Whether <see cref="DsqlRetryingExecutionStrategy"/> is the default strategy (on unless disabled).</summary>
     public bool Enabled { get; init; } = true;
 
-    /// <summary>The retry limit.</summary>
-    public int MaxRetryCount { get; init; } = DsqlRetryingExecutionStrategy.DefaultMaxRetryCount;
-
-    /// <summary>The base delay of the backoff.</summary>
-    public TimeSpan BaseDelay { get; init; } = DsqlRetryingExecutionStrategy.DefaultBaseDelay;
-
-    /// <summary>The cap on a single delay.</summary>
-    public TimeSpan MaxDelay { get; init; } = DsqlRetryingExecutionStrategy.DefaultMaxDelay;
+    /// <summary>
+    /// The budget (time and count), the backoff and the commit-marker verification, shared with the connector's
+    /// <see cref="DsqlRetry"/>; validated when set.
+    /// </summary>
+    public DsqlRetryOptions Options { get; init; } = DsqlRetryOptions.Default;
 
     /// <summary>Extra SQLSTATEs to retry.</summary>
     public IReadOnlyList<string> ErrorCodesToAdd { get; init; } = [];
@@ -30,9 +29,7 @@ public sealed record DsqlRetrySettings
     public bool Equals(DsqlRetrySettings? other)
         => other is not null
             && Enabled == other.Enabled
-            && MaxRetryCount == other.MaxRetryCount
-            && BaseDelay == other.BaseDelay
-            && MaxDelay == other.MaxDelay
+            && Options == other.Options
             && ErrorCodesToAdd.SequenceEqual(other.ErrorCodesToAdd);
 
     /// <inheritdoc />
@@ -40,9 +37,7 @@ public sealed record DsqlRetrySettings
     {
         var hash = new HashCode();
         hash.Add(Enabled);
-        hash.Add(MaxRetryCount);
-        hash.Add(BaseDelay);
-        hash.Add(MaxDelay);
+        hash.Add(Options);
         foreach (var code in ErrorCodesToAdd)
         {
             hash.Add(code);

@@ -30,6 +30,6 @@ public class DsqlExecutionStrategyFactory(ExecutionStrategyDependencies dependen
     /// <inheritdoc />
     protected override IExecutionStrategy CreateDefaultStrategy(ExecutionStrategyDependencies dependencies)
         => dependencies.Options.FindExtension<DsqlOptionsExtension>()?.Retry is { Enabled: true } retry
-            ? new DsqlRetryingExecutionStrategy(dependencies, retry.MaxRetryCount, retry.BaseDelay, retry.MaxDelay, retry.ErrorCodesToAdd)
+            ? new DsqlRetryingExecutionStrategy(dependencies, retry.Options, retry.ErrorCodesToAdd)
             : new NpgsqlExecutionStrategy(dependencies);
 }

@@ -1,4 +1,6 @@
 using System.Data;
+using Dsql.Npgsql.Internal;
+using Npgsql;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Storage.Internal;
 
@@ -69,12 +71,31 @@ public class DsqlRelationalConnection : NpgsqlRelationalConnection
 
     /// <inheritdoc />
     protected override DbTransaction ConnectionBeginTransaction(IsolationLevel isolationLevel)
-        => base.ConnectionBeginTransaction(MapIsolationLevel(isolationLevel));
+    {
+        var level = MapIsolationLevel(isolationLevel);
+        if (CommitMarker is { } marker)
+        {
+            DsqlCommitMarkerStore.EnsureTable((NpgsqlConnection)DbConnection, marker);
+        }
+
+        return base.ConnectionBeginTransaction(level);
+    }
 
     /// <inheritdoc />
-    protected override ValueTask<DbTransaction> ConnectionBeginTransactionAsync(
+    protected override async ValueTask<DbTransaction> ConnectionBeginTransactionAsync(
         IsolationLevel isolationLevel, CancellationToken cancellationToken = default)
-        => base.ConnectionBeginTransactionAsync(MapIsolationLevel(isolationLevel), cancellationToken);
+    {
+        var level = MapIsolationLevel(isolationLevel);
+        if (CommitMarker is { } marker)
+        {
+            await DsqlCommitMarkerStore.EnsureTableAsync((NpgsqlConnection)DbConnection, marker, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await base.ConnectionBeginTransactionAsync(level, cancellationToken).ConfigureAwait(false);
+    }
+
+    // The commit-marker table must exist before a transaction begins: DSQL runs DDL in a transaction of its own.
+    private DsqlCommitMarkerOptions? CommitMarker => _dsqlOptions?.Retry.Options.CommitMarker;
 
     private static DbDataSource? ResolveDataSource(
         RelationalConnectionDependencies dependencies,

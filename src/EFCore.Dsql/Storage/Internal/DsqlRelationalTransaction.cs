@@ -1,4 +1,6 @@
 using Dsql.Npgsql.Internal;
+using Npgsql;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Storage.Internal;
 
 namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 
@@ -7,7 +9,9 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 /// With <see cref="SupportsSavepoints"/> false, EF's <c>SaveChanges</c> inside a user transaction creates no savepoint;
 /// an explicit savepoint call throws a <see cref="NotSupportedException"/> that says what to do instead.
 /// A <c>COMMIT</c> whose answer is lost throws <see cref="DsqlCommitOutcomeUnknownException"/>, which the execution
-/// strategy never retries blindly.
+/// strategy never retries blindly; with commit markers on (<c>VerifyCommitsWithMarker</c>) a transaction that wrote
+/// inserts its marker just before the <c>COMMIT</c> and, when the answer is lost, looks it up on a new connection: found,
+/// the commit is reported as done; not found, the original (transient) failure is rethrown for the strategy to retry.
 /// </summary>
 /// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
 public class DsqlRelationalTransaction(
@@ -19,30 +23,108 @@ public class DsqlRelationalTransaction(
     ISqlGenerationHelper sqlGenerationHelper)
     : RelationalTransaction(connection, transaction, transactionId, logger, transactionOwned, sqlGenerationHelper)
 {
+    /// <summary>
+    /// Whether a command that writes (<c>SaveChanges</c>, <c>ExecuteUpdate</c>, <c>ExecuteDelete</c>, non-DDL
+    /// <c>ExecuteSql</c>) ran in this transaction: only such a transaction gets a commit marker.
+    /// </summary>
+    public virtual bool WritesData { get; set; }
+
+    /// <summary>The retry and commit-marker settings of the context; <see langword="null"/> outside <c>UseAuroraDsql</c>.</summary>
+    protected virtual DsqlRetryOptions? RetryOptions { get; }
+        = connection.Context.GetService<IDbContextOptions>().FindExtension<DsqlOptionsExtension>()?.Retry.Options;
+
     /// <inheritdoc />
     public override void Commit()
     {
+        var marker = NextMarker();
+        if (marker is { } inserting && !DsqlCommitMarkerStore.TryInsert(NpgsqlConnection, NpgsqlTransaction, inserting.Options, inserting.Id))
+        {
+            base.Rollback(); // an earlier attempt of this unit committed: this one must not
+            return;
+        }
+
         try
         {
             base.Commit();
         }
         catch (Exception ex) when (DsqlFailureClassifier.IsAmbiguousCommitFailure(ex))
         {
-            throw new DsqlCommitOutcomeUnknownException(ex);
+            if (marker is not { } verifying)
+            {
+                throw new DsqlCommitOutcomeUnknownException(ex);
+            }
+
+            if (!DsqlCommitMarkerStore.Verify(OpenVerificationConnection, verifying.Options, verifying.Id, RetryOptions!, ex))
+            {
+                throw; // not committed: a transient failure the strategy retries
+            }
+
+            ClearTransaction();
         }
     }
 
     /// <inheritdoc />
     public override async Task CommitAsync(CancellationToken cancellationToken = default)
     {
+        var marker = NextMarker();
+        if (marker is { } inserting
+            && !await DsqlCommitMarkerStore.TryInsertAsync(NpgsqlConnection, NpgsqlTransaction, inserting.Options, inserting.Id, cancellationToken)
+                .ConfigureAwait(false))
+        {
+            await base.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         try
         {
             await base.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (DsqlFailureClassifier.IsAmbiguousCommitFailure(ex))
         {
-            throw new DsqlCommitOutcomeUnknownException(ex);
+            if (marker is not { } verifying)
+            {
+                throw new DsqlCommitOutcomeUnknownException(ex);
+            }
+
+            if (!await DsqlCommitMarkerStore.VerifyAsync(OpenVerificationConnectionAsync, verifying.Options, verifying.Id, RetryOptions!, ex, cancellationToken)
+                .ConfigureAwait(false))
+            {
+                throw;
+            }
+
+            await ClearTransactionAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private NpgsqlConnection NpgsqlConnection => (NpgsqlConnection)Connection.DbConnection;
+
+    private NpgsqlTransaction NpgsqlTransaction => (NpgsqlTransaction)this.GetDbTransaction();
+
+    // The marker of this transaction, when markers are on and it wrote: the unit's next id (stable across the unit's
+    // attempts), or a new one outside a retrying strategy.
+    private (DsqlCommitMarkerOptions Options, Guid Id)? NextMarker()
+        => WritesData && RetryOptions?.CommitMarker is { } options
+            ? (options, DsqlCommitMarkerUnit.Current?.NextMarkerId() ?? Guid.NewGuid())
+            : null;
+
+    // The look-up needs a new physical connection: the transaction's own one is broken.
+    private NpgsqlConnection NewConnection()
+        => Connection is NpgsqlRelationalConnection { DbDataSource: NpgsqlDataSource dataSource }
+            ? dataSource.CreateConnection()
+            : (NpgsqlConnection)((ICloneable)NpgsqlConnection).Clone();
+
+    private NpgsqlConnection OpenVerificationConnection()
+    {
+        var connection = NewConnection();
+        connection.Open();
+        return connection;
+    }
+
+    private async ValueTask<NpgsqlConnection> OpenVerificationConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = NewConnection();
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return connection;
     }
 
     /// <summary>Always <see langword="false"/>: DSQL has no savepoints.</summary>
