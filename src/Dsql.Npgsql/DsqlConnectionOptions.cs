@@ -147,12 +147,6 @@ public sealed record DsqlConnectionOptions
     public bool IsAdmin => string.Equals(Username, DefaultUsername, StringComparison.Ordinal);
 
     /// <summary>
-    /// What decides which tokens these options sign: region, profile, credentials (fixed credentials by value, others by
-    /// reference), token lifetime and clock. Two options with equal keys can share EF Core's service provider.
-    /// </summary>
-    internal object AuthKey => (Region, Profile, DsqlCredentialIdentity.Of(Credentials), TokenDuration, _timeProvider);
-
-    /// <summary>
     /// Reads a cluster endpoint, a bare cluster ID, a <c>postgresql://</c>/<c>postgres://</c> URI or an Npgsql keyword string.
     /// </summary>
     /// <param name="hostClusterIdOrConnectionString">

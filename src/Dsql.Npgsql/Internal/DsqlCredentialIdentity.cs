@@ -1,11 +1,11 @@
 namespace Dsql.Npgsql.Internal;
 
 /// <summary>
-/// What makes two credential objects "the same" for sharing a data source or EF's internal service provider.
+/// What makes two credential objects "the same" for sharing a data source (a connection pool).
 /// Fixed credentials (<see cref="BasicAWSCredentials"/>, <see cref="SessionAWSCredentials"/>) compare by value, so
 /// <c>o.Credentials(new BasicAWSCredentials(...))</c> in <c>OnConfiguring</c> does not create a new connection pool
-/// (and a new EF service provider) per context instance; any other credentials (refreshing, role, SSO…) compare by
-/// reference: register one instance and reuse it.
+/// per context instance; any other credentials (refreshing, role, SSO…) compare by reference: register one instance
+/// and reuse it.
 /// </summary>
 internal static class DsqlCredentialIdentity
 {

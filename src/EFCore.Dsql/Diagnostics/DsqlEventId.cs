@@ -15,6 +15,7 @@ public static class DsqlEventId
     private enum Id
     {
         ExecutionStrategyRetrying = BaseId,
+        DataSourceEvicted,
     }
 
     /// <summary>
@@ -25,4 +26,14 @@ public static class DsqlEventId
     /// <remarks>Category <see cref="DbLoggerCategory.Infrastructure"/>, level <see cref="LogLevel.Information"/>.</remarks>
     public static readonly EventId ExecutionStrategyRetrying =
         new((int)Id.ExecutionStrategyRetrying, DbLoggerCategory.Infrastructure.Name + "." + nameof(Id.ExecutionStrategyRetrying));
+
+    /// <summary>
+    /// More distinct DSQL connection options (each with its own connection pool) were used than one EF service provider
+    /// keeps (32 by default), and the least recently used data source was evicted. The usual cause is AWS credentials (or
+    /// other connection settings) built per context instance instead of once and shared. The message names the role, host
+    /// and region of the evicted data source; never a credential.
+    /// </summary>
+    /// <remarks>Category <see cref="DbLoggerCategory.Infrastructure"/>, level <see cref="LogLevel.Warning"/>.</remarks>
+    public static readonly EventId DataSourceEvicted =
+        new((int)Id.DataSourceEvicted, DbLoggerCategory.Infrastructure.Name + "." + nameof(Id.DataSourceEvicted));
 }

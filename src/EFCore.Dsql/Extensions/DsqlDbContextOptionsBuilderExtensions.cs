@@ -111,7 +111,10 @@ public static class DsqlDbContextOptionsBuilderExtensions
         AddOrUpdate(optionsBuilder, extension);
         dsqlOptions?.Invoke(new DsqlDbContextOptionsBuilder(optionsBuilder));
 
+        // Checked here as well as when EF builds its service provider: contexts that differ only in their connection share
+        // one provider, whose validation ran for the first of them.
         var configured = optionsBuilder.Options.FindExtension<DsqlOptionsExtension>()!;
+        configured.Validate(optionsBuilder.Options);
         var npgsql = optionsBuilder.Options.FindExtension<NpgsqlOptionsExtension>()!;
         if (configured.ConnectionSource is { } source && DsqlOptionsExtension.IsNamedConnectionString(source))
         {

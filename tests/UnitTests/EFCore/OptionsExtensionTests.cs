@@ -14,15 +14,12 @@ public class OptionsExtensionTests
 
     public static TheoryData<string> BehaviourChangingSettings() => new()
     {
-        "region", "credentials", "token", "retry-off", "retry-count", "retry-duration", "commit-marker", "cache", "error-codes", "migration-jobs",
+        "retry-off", "retry-count", "retry-duration", "commit-marker", "cache", "error-codes", "migration-jobs",
         "migration-lease",
     };
 
     private static Action<DsqlDbContextOptionsBuilder> Variant(string setting) => setting switch
     {
-        "region" => o => o.Region("eu-west-1"),
-        "credentials" => o => o.Credentials(new BasicAWSCredentials("AKIDOTHER", "other-secret")),
-        "token" => o => o.TokenDuration(TimeSpan.FromMinutes(5)),
         "retry-off" => o => o.DisableRetryOnFailure(),
         "retry-count" => o => o.EnableRetryOnFailure(3),
         "retry-duration" => o => o.EnableRetryOnFailure(new DsqlRetryOptions { MaxRetryDuration = TimeSpan.FromSeconds(5) }),
@@ -44,6 +41,28 @@ public class OptionsExtensionTests
         Assert.False(baseline.ShouldUseSameServiceProvider(changed));
         Assert.NotEqual(baseline.GetServiceProviderHashCode(), changed.GetServiceProviderHashCode());
         Assert.NotEqual(DebugInfo(baseline), DebugInfo(changed));
+    }
+
+    public static TheoryData<string> ConnectionSettings() => new() { "region", "credentials", "refreshing-credentials", "token" };
+
+    // The connection only picks a data source (the provider's one DsqlDataSourceManager keys by all of it): contexts
+    // that differ in it share EF's service provider, so credentials built per context cannot create a provider each.
+    [Theory]
+    [MemberData(nameof(ConnectionSettings))]
+    public void Contexts_differing_only_in_connection_settings_share_a_service_provider(string setting)
+    {
+        var baseline = Info(_ => { });
+        var changed = Info(setting switch
+        {
+            "region" => o => o.Region("eu-west-1"),
+            "credentials" => o => o.Credentials(new BasicAWSCredentials("AKIDOTHER", "other-secret")),
+            "refreshing-credentials" => o => o.Credentials(new AnonymousAWSCredentials()),
+            "token" => o => o.TokenDuration(TimeSpan.FromMinutes(5)),
+            _ => throw new ArgumentOutOfRangeException(nameof(setting)),
+        });
+
+        Assert.True(baseline.ShouldUseSameServiceProvider(changed));
+        Assert.Equal(baseline.GetServiceProviderHashCode(), changed.GetServiceProviderHashCode());
     }
 
     // EF shows this when contexts keep creating service providers; every setting that splits them must show up in it.
@@ -97,16 +116,8 @@ public class OptionsExtensionTests
     }
 
     [Fact]
-    public void Equal_fixed_credentials_share_a_service_provider_and_a_data_source()
+    public void Equal_fixed_credentials_share_a_data_source()
     {
-        var a = Info(o => o.Credentials(new BasicAWSCredentials("AKIDSAME", "same-secret")));
-        var b = Info(o => o.Credentials(new BasicAWSCredentials("AKIDSAME", "same-secret")));
-        var otherSecret = Info(o => o.Credentials(new BasicAWSCredentials("AKIDSAME", "other-secret")));
-
-        Assert.True(a.ShouldUseSameServiceProvider(b));
-        Assert.Equal(a.GetServiceProviderHashCode(), b.GetServiceProviderHashCode());
-        Assert.False(a.ShouldUseSameServiceProvider(otherSecret));
-
         using var manager = new DsqlDataSourceManager([]);
         var options = DsqlConnectionOptions.Parse("Host=localhost;SSL Mode=Disable", "us-east-1");
         Assert.Same(
@@ -117,10 +128,12 @@ public class OptionsExtensionTests
     [Fact]
     public void Refreshing_credentials_are_told_apart_by_instance()
     {
+        using var manager = new DsqlDataSourceManager([]);
+        var options = DsqlConnectionOptions.Parse("Host=localhost;SSL Mode=Disable", "us-east-1");
         var shared = new AnonymousAWSCredentials();
 
-        Assert.True(Info(o => o.Credentials(shared)).ShouldUseSameServiceProvider(Info(o => o.Credentials(shared))));
-        Assert.False(Info(o => o.Credentials(shared)).ShouldUseSameServiceProvider(Info(o => o.Credentials(new AnonymousAWSCredentials()))));
+        Assert.Same(manager.GetDataSource(options.WithCredentials(shared), null), manager.GetDataSource(options.WithCredentials(shared), null));
+        Assert.NotSame(manager.GetDataSource(options.WithCredentials(shared), null), manager.GetDataSource(options.WithCredentials(new AnonymousAWSCredentials()), null));
     }
 
     [Fact]

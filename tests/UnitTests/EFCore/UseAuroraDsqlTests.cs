@@ -158,9 +158,8 @@ public class UseAuroraDsqlTests
     public void Data_source_overload_refuses_auth_settings_it_cannot_apply()
     {
         using var dataSource = NpgsqlDataSource.Create("Host=localhost;Username=admin");
-        var options = new DbContextOptionsBuilder().UseAuroraDsql(dataSource, o => o.Region("us-east-1")).Options;
-
-        var ex = Assert.Throws<InvalidOperationException>(() => new DbContext(options));
+        var ex = Assert.Throws<InvalidOperationException>(
+            () => new DbContext(new DbContextOptionsBuilder().UseAuroraDsql(dataSource, o => o.Region("us-east-1")).Options));
         Assert.Contains("UseDsqlAuthentication", ex.Message);
     }
 
@@ -177,9 +176,8 @@ public class UseAuroraDsqlTests
     [Fact]
     public void Profile_and_credentials_together_are_refused()
     {
-        var options = TestEndpoints.Options(o => o.Profile("dev"));
-
-        var ex = Assert.Throws<InvalidOperationException>(() => new DbContext(options));
+        // Refused when configured: a context differing from others only in its connection shares their service provider.
+        var ex = Assert.Throws<InvalidOperationException>(() => new DbContext(TestEndpoints.Options(o => o.Profile("dev"))));
         Assert.Contains("only one", ex.Message);
     }
 }

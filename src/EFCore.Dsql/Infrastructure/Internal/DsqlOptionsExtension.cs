@@ -258,17 +258,17 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
         public override string LogFragment => _logFragment ??= BuildLogFragment();
 
         // Everything that changes a singleton service or the model, listed once: the hash, the equality and the debug
-        // info all read this list. The resolved connection's auth key (region, profile, credentials — fixed ones by
-        // value —, token lifetime, clock) shapes the data sources, the identity cache shapes the model, the other groups
+        // info all read this list. The connection (endpoint, role, region, profile, credentials, token lifetime) is not
+        // in it: it only picks a data source, which the one DsqlDataSourceManager of the provider keys by all of it, so
+        // credentials built per context (rotated keys, a refreshing credentials object per context) share one provider
+        // instead of creating one each (EF refuses more than 20). The identity cache shapes the model, the other groups
         // are cheap to include whole.
         private (string Name, object? Value)[] ServiceProviderSettings()
         {
-            var auth = Extension.ConnectionOptions;
             return _serviceProviderSettings ??=
             [
                 (nameof(UsesExternalDataSource), Extension.UsesExternalDataSource),
-                (nameof(DsqlConnectionOptions.AuthKey), auth?.AuthKey),
-                (nameof(ConnectionSource), auth is null ? Extension.ConnectionSource : null),
+                (nameof(ConnectionSource), Extension.ConnectionSource is { } source && IsNamedConnectionString(source) ? source : null),
                 (nameof(DsqlAuthSettings.AwsOptions), Extension.Auth.AwsOptions),
                 (nameof(Retry), Extension.Retry),
                 (nameof(IdentityCacheSize), Extension.IdentityCacheSize),

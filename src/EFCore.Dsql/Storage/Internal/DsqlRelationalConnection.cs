@@ -19,6 +19,8 @@ public class DsqlRelationalConnection : NpgsqlRelationalConnection
 {
     private readonly DsqlDataSourceManager? _dsqlDataSources;
     private readonly DsqlOptionsExtension? _dsqlOptions;
+    private DsqlDataSourceLease? _lease;
+    private DsqlConnectionOptions? _rentedOptions;
 
     /// <summary>Creates the connection.</summary>
     /// <param name="dependencies">EF's connection dependencies.</param>
@@ -30,10 +32,55 @@ public class DsqlRelationalConnection : NpgsqlRelationalConnection
         DsqlDataSourceManager dsqlDataSources,
         NpgsqlDataSourceManager npgsqlDataSources,
         IDbContextOptions options)
-        : base(dependencies, ResolveDataSource(dependencies, dsqlDataSources, npgsqlDataSources, options))
+        : this(dependencies, dsqlDataSources, options, RentDataSource(dependencies, dsqlDataSources, npgsqlDataSources, options))
+    {
+    }
+
+    private DsqlRelationalConnection(
+        RelationalConnectionDependencies dependencies,
+        DsqlDataSourceManager dsqlDataSources,
+        IDbContextOptions options,
+        (DbDataSource? DataSource, DsqlDataSourceLease? Lease, DsqlConnectionOptions? Options) rented)
+        : base(dependencies, rented.DataSource)
     {
         _dsqlDataSources = dsqlDataSources;
         _dsqlOptions = options.FindExtension<DsqlOptionsExtension>();
+        _lease = rented.Lease;
+        _rentedOptions = rented.Options;
+    }
+
+    /// <summary>
+    /// Creates the connection; a context reused after <see cref="Dispose"/> (a pooled context) rents its IAM data source
+    /// again first, getting a new one if the old one was evicted meanwhile.
+    /// </summary>
+    protected override DbConnection CreateDbConnection()
+    {
+        if (_lease is null && _rentedOptions is { } options && _dsqlDataSources is not null)
+        {
+            var core = Dependencies.ContextOptions.FindExtension<CoreOptionsExtension>();
+            var lease = _dsqlDataSources.Rent(options, Dependencies.ContextOptions.FindExtension<NpgsqlOptionsExtension>(), LoggerFactory(core));
+            DbDataSource = lease.DataSource;
+            _lease = lease;
+        }
+
+        return base.CreateDbConnection();
+    }
+
+    /// <summary>
+    /// Closes the connection and lets go of its IAM data source (an evicted one is disposed once no context uses it).
+    /// EF also calls this when a pooled context returns to the pool.
+    /// </summary>
+    public override void Dispose()
+    {
+        base.Dispose();
+        Interlocked.Exchange(ref _lease, null)?.Dispose();
+    }
+
+    /// <summary>Closes the connection and lets go of its IAM data source (an evicted one is disposed once no context uses it).</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync().ConfigureAwait(false);
+        Interlocked.Exchange(ref _lease, null)?.Dispose();
     }
 
     /// <summary>
@@ -49,10 +96,10 @@ public class DsqlRelationalConnection : NpgsqlRelationalConnection
             if (value is not null && _dsqlDataSources is not null && _dsqlOptions is { UsesExternalDataSource: false })
             {
                 var core = Dependencies.ContextOptions.FindExtension<CoreOptionsExtension>();
-                DbDataSource = _dsqlDataSources.GetDataSource(
-                    _dsqlOptions.ResolveForConnection(value, Dependencies.ConnectionStringResolver, core?.ApplicationServiceProvider)!,
-                    Dependencies.ContextOptions.FindExtension<NpgsqlOptionsExtension>(),
-                    LoggerFactory(core));
+                _rentedOptions = _dsqlOptions.ResolveForConnection(value, Dependencies.ConnectionStringResolver, core?.ApplicationServiceProvider)!;
+                var lease = _dsqlDataSources.Rent(_rentedOptions, Dependencies.ContextOptions.FindExtension<NpgsqlOptionsExtension>(), LoggerFactory(core));
+                DbDataSource = lease.DataSource;
+                Interlocked.Exchange(ref _lease, lease)?.Dispose();
                 return;
             }
 
@@ -97,7 +144,7 @@ public class DsqlRelationalConnection : NpgsqlRelationalConnection
     // The commit-marker table must exist before a transaction begins: DSQL runs DDL in a transaction of its own.
     private DsqlCommitMarkerOptions? CommitMarker => _dsqlOptions?.Retry.Options.CommitMarker;
 
-    private static DbDataSource? ResolveDataSource(
+    private static (DbDataSource? DataSource, DsqlDataSourceLease? Lease, DsqlConnectionOptions? Options) RentDataSource(
         RelationalConnectionDependencies dependencies,
         DsqlDataSourceManager dsqlDataSources,
         NpgsqlDataSourceManager npgsqlDataSources,
@@ -110,10 +157,14 @@ public class DsqlRelationalConnection : NpgsqlRelationalConnection
         // UseAuroraDsql(endpoint | cluster ID | connection string | Name=…): our IAM data source, with a named connection
         // string and an AWSOptions taken from the application now. Anything else (an application's NpgsqlDataSource or
         // DbConnection) is resolved exactly as Npgsql does.
-        return npgsqlOptions is { DataSource: null, Connection: null }
-            && dsqlOptions?.ResolveForConnection(null, dependencies.ConnectionStringResolver, core?.ApplicationServiceProvider) is { } connectionOptions
-                ? dsqlDataSources.GetDataSource(connectionOptions, npgsqlOptions, LoggerFactory(core))
-                : npgsqlDataSources.GetDataSource(npgsqlOptions, core?.ApplicationServiceProvider);
+        if (npgsqlOptions is { DataSource: null, Connection: null }
+            && dsqlOptions?.ResolveForConnection(null, dependencies.ConnectionStringResolver, core?.ApplicationServiceProvider) is { } connectionOptions)
+        {
+            var lease = dsqlDataSources.Rent(connectionOptions, npgsqlOptions, LoggerFactory(core));
+            return (lease.DataSource, lease, connectionOptions);
+        }
+
+        return (npgsqlDataSources.GetDataSource(npgsqlOptions, core?.ApplicationServiceProvider), null, null);
     }
 
     // The application's logger factory (UseLoggerFactory, else the one in its services): connector and Npgsql logs go there.
