@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace EFCore.Dsql.IntegrationTests;
 
 /// <summary>What a test creates on the cluster is removed even when the test fails.</summary>
@@ -24,7 +22,7 @@ public sealed class CleanupTests(ClusterFixture fixture)
     [ClusterFact]
     public async Task Schema_drop_removes_its_tables_even_those_referenced_by_foreign_keys()
     {
-        var schema = "it_cleanup_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+        var schema = ClusterFixture.UniqueName("it_cleanup_");
         try
         {
             await fixture.ExecuteAsync($"CREATE SCHEMA {schema}");

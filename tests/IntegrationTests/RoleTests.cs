@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace EFCore.Dsql.IntegrationTests;
 
 /// <summary>The admin role and a non-admin role mapped to the caller's IAM identity with <c>AWS IAM GRANT</c>.</summary>
@@ -75,7 +73,7 @@ public sealed class RoleTests(ClusterFixture fixture)
               "the identity whose credentials it runs with (an IAM role or user ARN, for example arn:aws:iam::123456789012:role/ci)."
             : null);
 
-        var role = "it_role_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+        var role = ClusterFixture.UniqueName("it_role_");
         fixture.TrackRole(role);
         try
         {

@@ -98,15 +98,8 @@ public sealed class DsqlLocalFixture : IAsyncLifetime
     /// <inheritdoc />
     public async Task DisposeAsync()
     {
-        if (_dataSource is not null)
-        {
-            await _dataSource.DisposeAsync();
-        }
-
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
+        await (_dataSource?.DisposeAsync() ?? ValueTask.CompletedTask);
+        await (_server?.DisposeAsync() ?? ValueTask.CompletedTask);
     }
 }
 

@@ -126,9 +126,7 @@ public sealed class DsqlLocalHardeningTests
                 idle.Add(socket);
             }
 
-            var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
-            await using var connection = new NpgsqlConnection(builder.ConnectionString);
-            await connection.OpenAsync();
+            await using var connection = await server.OpenUnpooledAsync();
             await using var command = new NpgsqlCommand("SELECT 1", connection);
             Assert.Equal(1, await command.ExecuteScalarAsync());
             Assert.InRange(server.PendingConnectionCount, 0, 4);
@@ -143,19 +141,19 @@ public sealed class DsqlLocalHardeningTests
     public async Task Login_over_the_connection_limit_gets_dsqls_too_many_connections_error()
     {
         await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { MaxConnections = 2 });
-        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
-        await using var first = new NpgsqlConnection(builder.ConnectionString);
-        await using var second = new NpgsqlConnection(builder.ConnectionString);
+        var unpooled = server.UnpooledConnectionString();
+        await using var first = new NpgsqlConnection(unpooled);
+        await using var second = new NpgsqlConnection(unpooled);
         await first.OpenAsync();
         await second.OpenAsync();
 
-        await using var third = new NpgsqlConnection(builder.ConnectionString);
+        await using var third = new NpgsqlConnection(unpooled);
         var error = await Assert.ThrowsAsync<PostgresException>(() => third.OpenAsync());
         Assert.Equal("53300", error.SqlState);
         Assert.Equal("Unable to accept connection, too many open connections.", error.MessageText);
 
         await first.CloseAsync();
-        await using var fourth = new NpgsqlConnection(builder.ConnectionString);
+        await using var fourth = new NpgsqlConnection(unpooled);
         await OpenWhenFreedAsync(fourth);
         Assert.Equal(System.Data.ConnectionState.Open, fourth.State);
     }

@@ -9,9 +9,7 @@ public sealed class DsqlLocalLifecycleTests
     public async Task Connection_is_closed_with_a_clear_fatal_error_at_its_maximum_age()
     {
         await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { MaxConnectionAge = TimeSpan.FromSeconds(1) });
-        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
-        await using var connection = new NpgsqlConnection(builder.ConnectionString);
-        await connection.OpenAsync();
+        await using var connection = await server.OpenUnpooledAsync();
 
         var closed = await ConnectionProbe.FirstFailureAsync(connection, TimeSpan.FromSeconds(30));
 
@@ -30,8 +28,7 @@ public sealed class DsqlLocalLifecycleTests
         await backend.DisposeAsync();
         NpgsqlConnection.ClearAllPools();
 
-        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
-        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await using var connection = new NpgsqlConnection(server.UnpooledConnectionString());
         var error = await Assert.ThrowsAsync<PostgresException>(() => connection.OpenAsync());
         Assert.Equal("08006", error.SqlState);
         Assert.Contains("could not reach its PostgreSQL backend", error.MessageText, StringComparison.Ordinal);
@@ -41,9 +38,7 @@ public sealed class DsqlLocalLifecycleTests
     public async Task CloseAllConnections_terminates_open_sessions_with_the_given_reason()
     {
         await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
-        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
-        await using var connection = new NpgsqlConnection(builder.ConnectionString);
-        await connection.OpenAsync();
+        await using var connection = await server.OpenUnpooledAsync();
         server.CloseAllConnections("maintenance window");
 
         await using var command = new NpgsqlCommand("SELECT 1", connection);

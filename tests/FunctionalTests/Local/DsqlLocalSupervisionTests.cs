@@ -10,9 +10,7 @@ public sealed class DsqlLocalSupervisionTests
     public async Task Session_whose_backend_process_is_killed_gets_a_fatal_error_not_a_closed_socket()
     {
         await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
-        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
-        await using var open = new NpgsqlConnection(builder.ConnectionString);
-        await open.OpenAsync();
+        await using var open = await server.OpenUnpooledAsync();
 
         // The backend process behind this session dies without a word (SIGKILL sends nothing to its socket).
         Assert.Equal(0, DsqlLocalLifecycleTests.kill(open.ProcessID, 9));
@@ -29,9 +27,7 @@ public sealed class DsqlLocalSupervisionTests
     {
         var log = new CapturedLog();
         await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { LoggerFactory = log.Factory });
-        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
-        await using var open = new NpgsqlConnection(builder.ConnectionString);
-        await open.OpenAsync();
+        await using var open = await server.OpenUnpooledAsync();
         var postmaster = await PostmasterPidAsync(server);
 
         Assert.Equal(0, DsqlLocalLifecycleTests.kill(postmaster, 9));
@@ -46,7 +42,7 @@ public sealed class DsqlLocalSupervisionTests
         Assert.Contains(error.SqlState, (string[])["57P01", "08006"]);
 
         // A new connection works once the emulator has restarted its PostgreSQL, and the log says so.
-        await using var fresh = new NpgsqlConnection(builder.ConnectionString);
+        await using var fresh = new NpgsqlConnection(server.UnpooledConnectionString());
         for (var attempt = 0; ; attempt++)
         {
             try
@@ -100,9 +96,7 @@ public sealed class DsqlLocalSupervisionTests
 
         await using (var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { DataDirectory = dataDirectory }))
         {
-            var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false };
-            await using var connection = new NpgsqlConnection(builder.ConnectionString);
-            await connection.OpenAsync();
+            await using var connection = await server.OpenUnpooledAsync();
             await using var command = new NpgsqlCommand("SELECT 1", connection);
             Assert.Equal(1, await command.ExecuteScalarAsync());
             Assert.NotEqual(stale, await PostmasterPidAsync(server));

@@ -49,15 +49,8 @@ public sealed class PasswordAuthPostgresFixture : IAsyncLifetime
     /// <inheritdoc />
     public async Task DisposeAsync()
     {
-        if (_superuser is not null)
-        {
-            await _superuser.DisposeAsync();
-        }
-
-        if (_instance is not null)
-        {
-            await _instance.DisposeAsync();
-        }
+        await (_superuser?.DisposeAsync() ?? ValueTask.CompletedTask);
+        await (_instance?.DisposeAsync() ?? ValueTask.CompletedTask);
     }
 }
 

@@ -23,8 +23,10 @@ public sealed class ClusterFixture : IAsyncLifetime
     private NpgsqlDataSource? _dataSource;
 
     /// <summary>The schema of this run: unique, so runs against one cluster never meet.</summary>
-    public static string Schema { get; } = "it_" + DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "_" +
-                                            Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+    public static string Schema { get; } = UniqueName("it_" + DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "_", 3);
+
+    /// <summary><paramref name="prefix"/> followed by <paramref name="randomBytes"/> random bytes in hex: a name no other run uses.</summary>
+    public static string UniqueName(string prefix, int randomBytes = 4) => prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(randomBytes));
 
     /// <summary>The cluster.</summary>
     public ClusterTarget Target { get; } = ClusterTarget.Current;
