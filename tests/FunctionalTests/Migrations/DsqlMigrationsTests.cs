@@ -229,7 +229,7 @@ public sealed class DsqlMigrationsTests(DsqlLocalFixture fixture) : IAsyncLifeti
     public async Task Applying_the_seven_shop_migrations_takes_at_most_the_budgeted_round_trips()
     {
         // Statement counts do not depend on timing: one per round trip the migrator makes (transaction COMMITs aside). Before
-        // progress was recorded only around steps that cannot run twice, the same run took 84 statements, 41 on the lease row.
+        // progress was recorded only around steps that cannot run twice, the same run took 85 statements, 42 on the lease row.
         var log = new StatementLog();
         await using var context = ShopDatabase.CreateContext(fixture.DataSource, null, log);
 
@@ -242,13 +242,13 @@ public sealed class DsqlMigrationsTests(DsqlLocalFixture fixture) : IAsyncLifeti
     }
 
     /// <summary>
-    ///     Round trips of the seven shop migrations: 3 for the lock, 2 per migration (started, finished), one around each step
+    ///     Round trips of the seven shop migrations: 3 for the lock (its table, taking and giving up the lease), 2 per migration (started, finished), one around each step
     ///     that cannot run twice (a rename, a drop) and one with each data transaction; the rest are the migrations' own.
     /// </summary>
-    private const int TotalBudget = 65;
+    private const int TotalBudget = 66;
 
     /// <summary>Statements on the lease row among them.</summary>
-    private const int LockBudget = 22;
+    private const int LockBudget = 23;
 
     /// <summary>A new migrator applies what is left: every migration, every index valid, every constraint validated.</summary>
     private async Task MigrationsFinishAsync()

@@ -75,6 +75,25 @@ internal sealed class StatementLog : DbCommandInterceptor
             .Where(s => !s.Contains("__EFMigrations", StringComparison.Ordinal) && !s.Contains("IF NOT EXISTS", StringComparison.Ordinal))
             .ToList();
 
+    // EF gives the migration lock up synchronously, even in MigrateAsync: the synchronous events count too.
+    public override int NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
+    {
+        _statements.Enqueue(command.CommandText.Trim());
+        return result;
+    }
+
+    public override DbDataReader ReaderExecuted(DbCommand command, CommandExecutedEventData eventData, DbDataReader result)
+    {
+        _statements.Enqueue(command.CommandText.Trim());
+        return result;
+    }
+
+    public override object? ScalarExecuted(DbCommand command, CommandExecutedEventData eventData, object? result)
+    {
+        _statements.Enqueue(command.CommandText.Trim());
+        return result;
+    }
+
     public override ValueTask<int> NonQueryExecutedAsync(
         DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
     {
