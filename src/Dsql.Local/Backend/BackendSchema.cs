@@ -121,7 +121,46 @@ internal static class BackendSchema
         END
         $f$;
 
-        -- Puts the size-accounting triggers on one user table (ordinary, permanent, not a partition); idempotent.
+        -- DSQL's per-row limits, checked on each row an INSERT, UPDATE, upsert or COPY is about to write (before PostgreSQL's
+        -- own index-size checks): the columns of a primary key or of an index together at most 1 KiB ('key size too
+        -- large'), a column that is not part of an index at most 1 MiB ('maximum column size exceeded'), the row at most
+        -- 2 MiB ('maximum row size exceeded'), all 54000. Sizes are pg_column_size of the values as the statement built them.
+        -- Only rows over 1 KiB get here (the trigger's WHEN), so small rows cost one size check in the executor.
+        CREATE OR REPLACE FUNCTION dsql_local.row_quota_query(rel oid) RETURNS text
+        LANGUAGE sql STABLE SET search_path = pg_catalog AS $f$
+            WITH keys AS (
+                SELECT i.indexrelid, string_agg(format('coalesce(pg_catalog.pg_column_size(w.%I), 0)', a.attname), ' + ') AS size
+                FROM pg_index i
+                JOIN LATERAL unnest(i.indkey[0:i.indnkeyatts - 1]) k(attnum) ON k.attnum > 0
+                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                WHERE i.indrelid = rel
+                GROUP BY i.indexrelid),
+            plain AS (
+                SELECT format('coalesce(pg_catalog.pg_column_size(w.%I), 0)', a.attname) AS size
+                FROM pg_attribute a
+                WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+                  AND NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = rel AND a.attnum = ANY (i.indkey[0:i.indnkeyatts - 1])))
+            SELECT format('SELECT CASE WHEN %s THEN %L WHEN %s THEN %L WHEN pg_catalog.pg_column_size($1) > 2097152 THEN %L END FROM (SELECT ($1).*) w',
+                          coalesce((SELECT string_agg('(' || size || ') > 1024', ' OR ') FROM keys), 'false'), 'key size too large',
+                          coalesce((SELECT string_agg(size || ' > 1048576', ' OR ') FROM plain), 'false'), 'maximum column size exceeded',
+                          'maximum row size exceeded')
+        $f$;
+
+        CREATE OR REPLACE FUNCTION dsql_local.check_row_quotas() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+        DECLARE
+            violation text;
+        BEGIN
+            EXECUTE dsql_local.row_quota_query(TG_RELID) INTO violation USING NEW;
+            IF violation IS NOT NULL THEN
+                RAISE EXCEPTION USING ERRCODE = '54000', MESSAGE = violation;
+            END IF;
+            RETURN NEW;
+        END
+        $f$;
+
+        -- Puts the write triggers (transaction size, per-row limits) on one user table (ordinary, permanent, not a
+        -- partition); idempotent. The emulator's DDL event trigger (see QuotaSchema) calls it for each table a statement creates.
         CREATE OR REPLACE FUNCTION dsql_local.track_written_size(rel oid) RETURNS void
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
         DECLARE
@@ -137,26 +176,18 @@ internal static class BackendSchema
                                    'dsql_local_size_' || op, upper(op), rel::regclass);
                 END IF;
             END LOOP;
-        END
-        $f$;
-
-        CREATE OR REPLACE FUNCTION dsql_local.on_create_table() RETURNS event_trigger
-        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
-        DECLARE
-            created record;
-        BEGIN
-            FOR created IN SELECT objid FROM pg_event_trigger_ddl_commands() WHERE object_type = 'table' LOOP
-                PERFORM dsql_local.track_written_size(created.objid);
-            END LOOP;
+            IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'dsql_local_row_quotas') THEN
+                EXECUTE format('CREATE TRIGGER dsql_local_row_quotas BEFORE INSERT OR UPDATE ON %s FOR EACH ROW WHEN (pg_catalog.pg_column_size(NEW.*) > 1024) EXECUTE FUNCTION dsql_local.check_row_quotas()',
+                               rel::regclass);
+            END IF;
         END
         $f$;
 
         DO $bootstrap$
         BEGIN
-            IF NOT EXISTS (SELECT FROM pg_event_trigger WHERE evtname = 'dsql_local_create_table') THEN
-                CREATE EVENT TRIGGER dsql_local_create_table ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
-                    EXECUTE FUNCTION dsql_local.on_create_table();
-            END IF;
+            -- Older emulators had an event trigger of their own for this; the DDL event trigger of QuotaSchema replaces it.
+            DROP EVENT TRIGGER IF EXISTS dsql_local_create_table;
+            DROP FUNCTION IF EXISTS dsql_local.on_create_table();
             -- Tables that existed before the emulator (a kept data directory, an existing backend).
             PERFORM dsql_local.track_written_size(c.oid) FROM pg_class c WHERE c.relkind = 'r' AND c.oid >= 16384;
         END

@@ -3,7 +3,9 @@ namespace Dsql.Local.Backend;
 /// <summary>
 /// DSQL's schema quotas, checked on the catalog effect of each DDL statement inside the backend, in the statement's own
 /// transaction: a statement that would exceed a quota fails with DSQL's SQLSTATE and message and nothing of it remains.
-/// Limits and wording from AWS's "Cluster quotas and database limits in Amazon Aurora DSQL" (database limits table).
+/// Limits and wording from AWS's "Cluster quotas and database limits in Amazon Aurora DSQL" (database limits table) and
+/// "Supported data types in Aurora DSQL" (the <c>numeric</c> default). The per-row limits (key, column and row size)
+/// are write triggers, see <see cref="BackendSchema"/>. Runs after <see cref="BackendSchema.Sql"/>.
 /// </summary>
 internal static class QuotaSchema
 {
@@ -15,6 +17,29 @@ internal static class QuotaSchema
 
     /// <summary>Indexes per table (the primary key is the table's own key, not one of them).</summary>
     public const int MaxIndexes = 24;
+
+    /// <summary>Schemas per database, counting <c>public</c> (not <c>pg_catalog</c>, <c>information_schema</c>, <c>sys</c>).</summary>
+    public const int MaxSchemas = 10;
+
+    /// <summary>Tables per database.</summary>
+    public const int MaxTables = 1000;
+
+    /// <summary>Views per database.</summary>
+    public const int MaxViews = 5000;
+
+    /// <summary>Sequences per database.</summary>
+    public const int MaxSequences = 5000;
+
+    /// <summary>Bytes of a view's definition.</summary>
+    public const int MaxViewDefinition = 2 * 1024 * 1024;
+
+    /// <summary>The precision and scale DSQL gives a <c>numeric</c> column declared without them: <c>numeric(18,6)</c>.</summary>
+    public const int DefaultNumericPrecision = 18;
+
+    /// <inheritdoc cref="DefaultNumericPrecision"/>
+    public const int DefaultNumericScale = 6;
+
+    private const string UserNamespaces = "nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', 'dsql_local', 'sys')";
 
     public static readonly string Sql = $$"""
         CREATE SCHEMA IF NOT EXISTS dsql_local;
@@ -34,29 +59,74 @@ internal static class QuotaSchema
         END
         $f$;
 
-        CREATE OR REPLACE FUNCTION dsql_local.on_ddl_quotas() RETURNS event_trigger
+        -- A numeric column declared without precision gets DSQL's default, numeric(18,6): set on the catalog of the columns
+        -- this transaction created (CREATE TABLE, ALTER TABLE ADD COLUMN), which hold no stored values yet.
+        CREATE OR REPLACE FUNCTION dsql_local.apply_numeric_default(rel oid) RETURNS void
+        LANGUAGE sql SET search_path = pg_catalog AS $f$
+            UPDATE pg_attribute SET atttypmod = (({{DefaultNumericPrecision}} << 16) | {{DefaultNumericScale}}) + 4
+            WHERE attrelid = rel AND attnum > 0 AND NOT attisdropped AND atttypid = 'numeric'::regtype AND atttypmod = -1
+              AND xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text
+        $f$;
+
+        CREATE OR REPLACE FUNCTION dsql_local.check_database_quotas(tag text) RETURNS void
+        LANGUAGE plpgsql SET search_path = pg_catalog AS $f$
+        BEGIN
+            IF tag = 'CREATE SCHEMA' AND (SELECT count(*) FROM pg_namespace WHERE {{UserNamespaces}}) > {{MaxSchemas}} THEN
+                RAISE EXCEPTION 'more than {{MaxSchemas}} schemas not allowed' USING ERRCODE = '54000';
+            END IF;
+            IF tag IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')
+               AND (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND {{UserNamespaces}}) > {{MaxTables}} THEN
+                RAISE EXCEPTION 'creating more than {{MaxTables}} tables not allowed' USING ERRCODE = '54000';
+            END IF;
+            IF tag IN ('CREATE VIEW', 'CREATE MATERIALIZED VIEW')
+               AND (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND {{UserNamespaces}}) > {{MaxViews}} THEN
+                RAISE EXCEPTION 'creating more than {{MaxViews}} views not allowed' USING ERRCODE = '54000';
+            END IF;
+            IF tag IN ('CREATE SEQUENCE', 'CREATE TABLE', 'ALTER TABLE')
+               AND (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND {{UserNamespaces}}) > {{MaxSequences}} THEN
+                RAISE EXCEPTION 'creating more than {{MaxSequences}} sequences is not allowed' USING ERRCODE = '54000';
+            END IF;
+        END
+        $f$;
+
+        -- The one DDL event trigger: per table, the numeric default, the table quotas and the write triggers; per view, the
+        -- definition size; then the per-database counts the statement's tag can change.
+        CREATE OR REPLACE FUNCTION dsql_local.on_ddl_end() RETURNS event_trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
         DECLARE
             changed record;
         BEGIN
             FOR changed IN
-                SELECT DISTINCT CASE WHEN c.relkind = 'i' THEN i.indrelid ELSE c.oid END AS rel
+                SELECT DISTINCT CASE WHEN c.relkind = 'i' THEN i.indrelid ELSE c.oid END AS rel, CASE WHEN c.relkind = 'i' THEN 'r' ELSE c.relkind END AS kind
                 FROM pg_event_trigger_ddl_commands() d
                 JOIN pg_class c ON c.oid = d.objid
                 LEFT JOIN pg_index i ON i.indexrelid = c.oid
-                WHERE d.classid = 'pg_class'::regclass AND c.relkind IN ('r', 'p', 'i')
+                WHERE d.classid = 'pg_class'::regclass AND c.relkind IN ('r', 'p', 'i', 'v', 'm')
             LOOP
-                PERFORM dsql_local.check_table_quotas(changed.rel);
+                IF changed.kind IN ('v', 'm') THEN
+                    IF octet_length(pg_get_viewdef(changed.rel)) > {{MaxViewDefinition}} THEN
+                        RAISE EXCEPTION 'view definition too large' USING ERRCODE = '54000';
+                    END IF;
+                ELSE
+                    PERFORM dsql_local.apply_numeric_default(changed.rel);
+                    PERFORM dsql_local.check_table_quotas(changed.rel);
+                    PERFORM dsql_local.track_written_size(changed.rel);
+                END IF;
             END LOOP;
+            PERFORM dsql_local.check_database_quotas(tg_tag);
         END
         $f$;
 
         DO $bootstrap$
         BEGIN
-            IF NOT EXISTS (SELECT FROM pg_event_trigger WHERE evtname = 'dsql_local_quotas') THEN
-                CREATE EVENT TRIGGER dsql_local_quotas ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE INDEX')
-                    EXECUTE FUNCTION dsql_local.on_ddl_quotas();
-            END IF;
+            -- Re-created at each start, so a kept data directory gets the current list of statements.
+            DROP EVENT TRIGGER IF EXISTS dsql_local_quotas;
+            DROP FUNCTION IF EXISTS dsql_local.on_ddl_quotas();
+            DROP EVENT TRIGGER IF EXISTS dsql_local_ddl;
+            CREATE EVENT TRIGGER dsql_local_ddl ON ddl_command_end
+                WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE', 'CREATE INDEX', 'CREATE SCHEMA', 'CREATE VIEW',
+                             'CREATE MATERIALIZED VIEW', 'CREATE SEQUENCE')
+                EXECUTE FUNCTION dsql_local.on_ddl_end();
         END
         $bootstrap$;
         """;
