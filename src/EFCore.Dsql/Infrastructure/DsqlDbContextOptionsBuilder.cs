@@ -154,8 +154,10 @@ public class DsqlDbContextOptionsBuilder
         => WithOption(e => e.WithMigrations(e.Migrations with { WaitForJobs = wait }));
 
     /// <summary>
-    /// How long the migration lock's lease lasts without renewal (default 10 minutes). The holder renews it after every
-    /// statement; when a migrating process dies, another one takes over once the lease has expired and resumes its work.
+    /// How long the migration lock's lease lasts without renewal (default 10 minutes). The holder renews it in the
+    /// background every third of the lease (also during long index builds) and stops before its next statement if another
+    /// migrator took it over; when a migrating process dies, another one takes over once the lease has expired and resumes
+    /// its work. Keep it longer than any stall of the process or network you expect (see docs/efcore.md, fencing).
     /// </summary>
     /// <param name="lease">At least one second.</param>
     public virtual DsqlDbContextOptionsBuilder MigrationLockLease(TimeSpan lease)

@@ -23,8 +23,9 @@ public sealed record DsqlMigrationsOptions
     public bool WaitForJobs { get; init; } = true;
 
     /// <summary>
-    ///     How long the migration lock's lease lasts without renewal (at least one second). The holder renews it after every
-    ///     statement; another migrator takes over a lease that expired (its holder crashed) and resumes the interrupted migration.
+    ///     How long the migration lock's lease lasts without renewal (at least one second). The holder renews it in the
+    ///     background every third of the lease; another migrator takes over a lease that expired (its holder crashed or
+    ///     stalled) and resumes the interrupted migration.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The lease is shorter than one second.</exception>
     public TimeSpan LockLease
