@@ -2,7 +2,8 @@
 # Runs the integration suite (scripts/test-cluster.sh) against a Dsql.Local this script starts and stops (the dsql-local
 # command of src/Dsql.Local.Tool): the emulator
 # answers to a cluster endpoint's name (so every connection form of the README is exercised) and is reached through
-# CLUSTER_TUNNEL; tokens are signed with its documented throw-away credentials. Needs a Release build
+# CLUSTER_TUNNEL; tokens are signed with the documented throw-away credentials, configured explicitly (the command
+# would otherwise generate a pair per start). Needs a Release build
 # (scripts/test.sh builds one first) and PostgreSQL's server binaries.
 # Usage: bash scripts/test-local-cluster.sh [extra dotnet test arguments]
 set -euo pipefail
@@ -17,7 +18,8 @@ fi
 emulator="${runtimeconfig%.runtimeconfig.json}.dll"
 
 out=$(mktemp /tmp/dsql-local-it.XXXXXX)
-dotnet "$emulator" --port 0 --endpoint "$endpoint" --region us-east-1 --quiet >"$out" 2>&1 &
+DSQL_LOCAL_CREDENTIALS='AKIDSQLLOCALEXAMPLE1:dsql+local/throw-away/secret/not-for-production' \
+  dotnet "$emulator" --port 0 --endpoint "$endpoint" --region us-east-1 --quiet >"$out" 2>&1 &
 emulator_pid=$!
 stop() {
   kill -TERM "$emulator_pid" 2>/dev/null || true

@@ -38,6 +38,7 @@ internal static class EmulatorProgram
                 .AddSimpleConsole(console => console.SingleLine = true)
                 .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace));
         options.LoggerFactory = loggerFactory;
+        options.StopOnTermination = false; // SIGINT/SIGTERM end RunAsync below, which disposes the server
 
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Shutdown);
@@ -58,7 +59,7 @@ internal static class EmulatorProgram
         await using (server)
         {
             Console.WriteLine($"Dsql.Local listening on {new System.Net.IPEndPoint(options.ListenAddress, server.Port)}");
-            foreach (var line in StartupLines(server, options))
+            foreach (var line in StartupLines(server, options, settings.GeneratedCredential))
             {
                 Console.WriteLine(line);
             }
@@ -77,10 +78,10 @@ internal static class EmulatorProgram
     }
 
     /// <summary>
-    /// What a user needs to connect: the root certificate to trust, the AWS environment for the documented throw-away key
-    /// pair (never a secret the user supplied: those stay where the user put them), and a connection string.
+    /// What a user needs to connect: the root certificate to trust, the AWS environment for the throw-away key pair
+    /// generated for this start (never a secret the user supplied: those stay where the user put them), and a connection string.
     /// </summary>
-    internal static IEnumerable<string> StartupLines(DsqlLocalServer server, DsqlLocalOptions options)
+    internal static IEnumerable<string> StartupLines(DsqlLocalServer server, DsqlLocalOptions options, DsqlLocalCredential? generated)
     {
         var root = server.RootCertificatePath;
         if (root is not null)
@@ -92,10 +93,10 @@ internal static class EmulatorProgram
         {
             yield return "Authentication is off (--no-auth): any password is accepted.";
         }
-        else if (options.Credentials.Count == 0)
+        else if (generated is not null)
         {
-            yield return "Sign tokens with the documented throw-away key pair (it protects nothing):";
-            yield return $"  export AWS_ACCESS_KEY_ID={server.Credential.AccessKeyId} AWS_SECRET_ACCESS_KEY={server.Credential.SecretAccessKey} AWS_REGION={server.Region}";
+            yield return "Sign tokens with this start's throw-away key pair (generated now, valid until it stops; pass --credentials to choose your own):";
+            yield return $"  export AWS_ACCESS_KEY_ID={generated.AccessKeyId} AWS_SECRET_ACCESS_KEY={generated.SecretAccessKey} AWS_REGION={server.Region}";
         }
         else
         {

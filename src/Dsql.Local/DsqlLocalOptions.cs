@@ -102,6 +102,15 @@ public sealed class DsqlLocalOptions
     /// </summary>
     public bool Durable { get; set; }
 
+    /// <summary>
+    /// Whether the server stops itself (and its PostgreSQL) on SIGTERM that no earlier handler cancelled; the
+    /// <c>dsql-local</c> command turns it off because it handles SIGTERM itself and disposes the server.
+    /// </summary>
+    internal bool StopOnTermination { get; set; } = true;
+
+    /// <summary>Test seam: accepts the next connection instead of the listener (to inject accept failures); null in use.</summary>
+    internal Func<System.Net.Sockets.TcpListener, CancellationToken, ValueTask<System.Net.Sockets.TcpClient>>? AcceptOverride { get; set; }
+
     internal IReadOnlyList<DsqlLocalCredential> EffectiveCredentials => Credentials.Count > 0 ? [.. Credentials] : [DsqlLocalCredential.Default];
 
     internal IReadOnlyList<string> AcceptedHosts => Endpoint is { Length: > 0 } endpoint ? [endpoint] : ["localhost", "127.0.0.1"];

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -44,6 +45,9 @@ public sealed class DsqlLocalServer : IAsyncDisposable
     private Task _jobLoop = Task.CompletedTask;
     private Task _supervisor = Task.CompletedTask;
     private int _disposed;
+    private EventHandler? _onProcessExit;
+    private PosixSignalRegistration? _onTerminate;
+    private int _terminating;
 
     private DsqlLocalServer(DsqlLocalOptions options, TcpListener listener, string backendConnectionString, IAsyncDisposable? ownedBackend, Tls tls)
     {
@@ -155,6 +159,11 @@ public sealed class DsqlLocalServer : IAsyncDisposable
             server._acceptLoop = server.AcceptLoopAsync();
             server._jobLoop = server.JobLoopAsync();
             server._supervisor = server.SuperviseBackendAsync();
+            // A host that exits without disposing the server (SIGTERM to a process that does not handle it, Environment.Exit,
+            // the end of Main) must not leave the PostgreSQL, its temporary data directory or the TLS directory behind.
+            server._onProcessExit = (_, _) => server.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30));
+            AppDomain.CurrentDomain.ProcessExit += server._onProcessExit;
+            server.StopOnTerminate(options);
             server.Log(
                 $"Dsql.Local listening on {new IPEndPoint(options.ListenAddress, server.Port)} (region {options.Region}, endpoint {string.Join("/", options.AcceptedHosts)}, " +
                 $"{(options.NoAuth ? "no auth" : "IAM auth, access key ID " + string.Join(", ", options.EffectiveCredentials.Select(c => c.AccessKeyId)))}, " +
@@ -257,6 +266,17 @@ public sealed class DsqlLocalServer : IAsyncDisposable
             return;
         }
 
+        if (_onProcessExit is not null)
+        {
+            AppDomain.CurrentDomain.ProcessExit -= _onProcessExit;
+        }
+
+        if (Volatile.Read(ref _terminating) == 0)
+        {
+            // Not from inside the signal handler: the process goes on, so the registration goes.
+            _onTerminate?.Dispose();
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         _listener.Stop();
         foreach (var session in _sessions.Keys)
@@ -288,6 +308,37 @@ public sealed class DsqlLocalServer : IAsyncDisposable
         _stopping.Dispose();
     }
 
+    /// <summary>
+    /// SIGTERM to a host that does not handle it ends the process without <c>ProcessExit</c>: stop here first, unless a
+    /// handler that ran before this one cancelled the signal (the host shuts down itself, and disposes or exits later) or
+    /// the host said it handles termination (the <c>dsql-local</c> command).
+    /// </summary>
+    private void StopOnTerminate(DsqlLocalOptions options)
+    {
+        if (!options.StopOnTermination)
+        {
+            return;
+        }
+
+        try
+        {
+            _onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+            {
+                if (context.Cancel)
+                {
+                    return;
+                }
+
+                Volatile.Write(ref _terminating, 1);
+                DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30));
+            });
+        }
+        catch (PlatformNotSupportedException)
+        {
+            // No POSIX signals here (WebAssembly): ProcessExit still covers an orderly exit.
+        }
+    }
+
     private static async Task BootstrapAsync(string backendConnectionString, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(backendConnectionString);
@@ -310,24 +361,25 @@ public sealed class DsqlLocalServer : IAsyncDisposable
     {
         while (!_stopping.IsCancellationRequested)
         {
-            TcpClient client;
+            TcpClient? client = null;
             try
             {
-                client = await _listener.AcceptTcpClientAsync(_stopping.Token).ConfigureAwait(false);
+                client = await (_options.AcceptOverride?.Invoke(_listener, _stopping.Token) ?? _listener.AcceptTcpClientAsync(_stopping.Token)).ConfigureAwait(false);
+                var session = new ClientSession(_context, client, _stopping.Token);
+                AdmitPending(session);
+                _ = Task.Run(session.RunAsync);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            catch (Exception) when (_stopping.IsCancellationRequested)
             {
+                client?.Dispose();
                 return;
             }
-            catch (SocketException e)
+            catch (Exception e)
             {
-                if (_stopping.IsCancellationRequested)
-                {
-                    return;
-                }
-
-                // Out of descriptors, a connection reset before accept, ...: one failed accept must not stop the listener.
-                Log($"accepting a connection failed: {e.Message}");
+                // Out of descriptors, a connection reset before accept, a socket that fails before its session starts, anything:
+                // one failed accept must not stop the listener. A short pause keeps a persistent failure from spinning.
+                client?.Dispose();
+                Log($"accepting a connection failed: {e.GetType().Name}: {e.Message}");
                 try
                 {
                     await Task.Delay(TimeSpan.FromMilliseconds(50), _stopping.Token).ConfigureAwait(false);
@@ -336,13 +388,7 @@ public sealed class DsqlLocalServer : IAsyncDisposable
                 {
                     return;
                 }
-
-                continue;
             }
-
-            var session = new ClientSession(_context, client, _stopping.Token);
-            AdmitPending(session);
-            _ = Task.Run(session.RunAsync);
         }
     }
 

@@ -10,7 +10,11 @@ namespace Dsql.Local.Cli;
 /// <summary>What the command line asks for: the emulator's options and how the command itself behaves.</summary>
 /// <param name="Options">The emulator's configuration.</param>
 /// <param name="Quiet">No log lines on standard error.</param>
-internal sealed record CliSettings(DsqlLocalOptions Options, bool Quiet);
+/// <param name="GeneratedCredential">
+/// The throw-away key pair generated for this start because none was configured (it is in <see cref="DsqlLocalOptions.Credentials"/>,
+/// and its secret is printed: it protects nothing beyond this run); null when the user supplied credentials or turned auth off.
+/// </param>
+internal sealed record CliSettings(DsqlLocalOptions Options, bool Quiet, DsqlLocalCredential? GeneratedCredential = null);
 
 /// <summary>
 /// The <c>dsql-local</c> command's options. Every option falls back to a <c>DSQL_LOCAL_*</c> environment variable (named
@@ -64,7 +68,7 @@ internal sealed class CommandLine
         _credentials = DefineCredentials(
             "--credentials", "DSQL_LOCAL_CREDENTIALS",
             "an accepted access key pair ACCESS_KEY_ID:SECRET_ACCESS_KEY, optionally followed by :IAM_ARN (the identity AWS IAM GRANT names), repeatable; visible in the process list, so prefer the variable " +
-            "(pairs separated by spaces or new lines) or --credentials-file (default: the documented throw-away pair)",
+            "(pairs separated by spaces or new lines) or --credentials-file (default: a throw-away pair generated at each start and printed)",
             static (value, _) => ParsePairs(value, "DSQL_LOCAL_CREDENTIALS"));
         _credentialsFile = DefineCredentials(
             "--credentials-file", "DSQL_LOCAL_CREDENTIALS_FILE", "a file of accepted access key pairs, one ACCESS_KEY_ID:SECRET_ACCESS_KEY a line ('#' starts a comment)",
@@ -160,7 +164,27 @@ internal sealed class CommandLine
             options.Certificate = LoadCertificate(certificate, key);
         }
 
-        return new CliSettings(options, result.GetValue(_quiet));
+        DsqlLocalCredential? generated = null;
+        if (options.Credentials.Count == 0 && !options.NoAuth)
+        {
+            generated = GenerateCredential();
+            options.Credentials.Add(generated);
+        }
+
+        return new CliSettings(options, result.GetValue(_quiet), generated);
+    }
+
+    /// <summary>
+    /// A fresh throw-away key pair: an access key ID shaped like AWS's (20 upper-case characters, <c>AKIDSQLLOCAL</c> and
+    /// 8 random ones) and a 40-character random secret, so a well-known key cannot reach an emulator listening beyond loopback.
+    /// </summary>
+    internal static DsqlLocalCredential GenerateCredential()
+    {
+        const string upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        const string secret = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        return new DsqlLocalCredential(
+            "AKIDSQLLOCAL" + RandomNumberGenerator.GetString(upper, 8),
+            RandomNumberGenerator.GetString(secret, 40));
     }
 
     private Option<T> Define<T>(string name, string variable, string description, T defaultValue, Func<string, string, T> parse, params string[] aliases)

@@ -262,9 +262,10 @@ internal sealed class SessionPlanner
     /// </summary>
     public (string BackendSql, IReadOnlyList<StatementPlan> Plans) PlanSimpleQuery(string sql)
     {
-        var statements = SqlLexer.Split(sql);
-        if (statements.Count == 0)
+        var statements = SqlLexer.Split(sql, out var unterminatedComment);
+        if (statements.Count == 0 || unterminatedComment)
         {
+            // Nothing to run, or text PostgreSQL's lexer refuses as a whole (42601 unterminated /* comment): its answer.
             return (sql, [StatementPlan.PassThrough(sql)]);
         }
 
@@ -361,8 +362,9 @@ internal sealed class SessionPlanner
             return cached;
         }
 
-        var statements = SqlLexer.Split(sql);
-        var analysis = statements.Count == 1 ? _dialect.Analyze(statements[0]) : null;
+        // An unterminated /* comment goes to PostgreSQL as it is, which refuses it (42601) like DSQL.
+        var statements = SqlLexer.Split(sql, out var unterminatedComment);
+        var analysis = statements.Count == 1 && !unterminatedComment ? _dialect.Analyze(statements[0]) : null;
         if (sql.Length > MaxCachedTextLength)
         {
             return analysis;

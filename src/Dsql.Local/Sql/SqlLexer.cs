@@ -40,8 +40,12 @@ internal readonly record struct SqlToken(TokenKind Kind, string Value, int Start
 /// </summary>
 internal static class SqlLexer
 {
-    public static List<SqlToken> Tokenize(string sql)
+    public static List<SqlToken> Tokenize(string sql) => Tokenize(sql, out _);
+
+    /// <summary>The tokens of <paramref name="sql"/>; <paramref name="unterminatedComment"/> says whether it ends inside a <c>/*</c> comment.</summary>
+    public static List<SqlToken> Tokenize(string sql, out bool unterminatedComment)
     {
+        unterminatedComment = false;
         var tokens = new List<SqlToken>();
         var i = 0;
         while (i < sql.Length)
@@ -85,6 +89,7 @@ internal static class SqlLexer
                     }
                 }
 
+                unterminatedComment |= depth > 0;
                 continue;
             }
 
@@ -212,9 +217,15 @@ internal static class SqlLexer
     }
 
     /// <summary>Splits a (possibly multi-statement) query into statements at top-level semicolons, dropping empty ones.</summary>
-    public static List<SqlStatement> Split(string sql)
+    public static List<SqlStatement> Split(string sql) => Split(sql, out _);
+
+    /// <summary>
+    /// Splits like <see cref="Split(string)"/>; <paramref name="unterminatedComment"/> says whether the text ends inside a
+    /// <c>/*</c> comment, which PostgreSQL refuses as a whole (42601) before running any of it.
+    /// </summary>
+    public static List<SqlStatement> Split(string sql, out bool unterminatedComment)
     {
-        var tokens = Tokenize(sql);
+        var tokens = Tokenize(sql, out unterminatedComment);
         var statements = new List<SqlStatement>();
         var first = 0;
         var atomicDepth = 0;

@@ -1,3 +1,4 @@
+using EFCore.Dsql.FunctionalTests.Infrastructure;
 using Dsql.Local;
 using Npgsql;
 
@@ -28,15 +29,15 @@ public sealed class DsqlLocalDatabaseQuotaTests : IAsyncLifetime
     public async Task The_schema_over_10_fails_with_54000_more_than_10_schemas_not_allowed()
     {
         await using var connection = await OpenAsync();
-        var existing = (long)(await Scalar(connection, "SELECT count(*) FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', 'sys', 'dsql_local')"))!;
+        var existing = (long)(await connection.ScalarAsync("SELECT count(*) FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', 'sys', 'dsql_local')"))!;
         for (var i = existing; i < 10; i++)
         {
-            await Execute(connection, $"CREATE SCHEMA quota_schema_{i}");
+            await connection.RunAsync($"CREATE SCHEMA quota_schema_{i}");
         }
 
-        var error = await Assert.ThrowsAsync<PostgresException>(() => Execute(connection, "CREATE SCHEMA quota_schema_over"));
+        var error = await Assert.ThrowsAsync<PostgresException>(() => connection.RunAsync("CREATE SCHEMA quota_schema_over"));
         Assert.Equal(("54000", "more than 10 schemas not allowed"), (error.SqlState, error.MessageText));
-        Assert.Equal(0L, await Scalar(connection, "SELECT count(*) FROM pg_namespace WHERE nspname = 'quota_schema_over'"));
+        Assert.Equal(0L, await connection.ScalarAsync("SELECT count(*) FROM pg_namespace WHERE nspname = 'quota_schema_over'"));
     }
 
     [Theory]
@@ -49,7 +50,7 @@ public sealed class DsqlLocalDatabaseQuotaTests : IAsyncLifetime
         {
             await backend.OpenAsync();
             // Up to the limit, counting what the emulator's user schemas already hold.
-            await Execute(backend, $"""
+            await backend.RunAsync($"""
                 SET session_replication_role = replica;
                 DO $$
                 DECLARE
@@ -64,9 +65,9 @@ public sealed class DsqlLocalDatabaseQuotaTests : IAsyncLifetime
         }
 
         await using var connection = await OpenAsync();
-        var error = await Assert.ThrowsAsync<PostgresException>(() => Execute(connection, over));
+        var error = await Assert.ThrowsAsync<PostgresException>(() => connection.RunAsync(over));
         Assert.True(("54000", message) == (error.SqlState, error.MessageText), $"{kind}: {error.SqlState} {error.MessageText}");
-        Assert.Equal(0L, await Scalar(connection, "SELECT count(*) FROM pg_class WHERE relname = 'quota_over'"));
+        Assert.Equal(0L, await connection.ScalarAsync("SELECT count(*) FROM pg_class WHERE relname = 'quota_over'"));
     }
 
     private async Task<NpgsqlConnection> OpenAsync()
@@ -74,17 +75,5 @@ public sealed class DsqlLocalDatabaseQuotaTests : IAsyncLifetime
         var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Server.GetConnectionString()) { Pooling = false }.ConnectionString);
         await connection.OpenAsync();
         return connection;
-    }
-
-    private static async Task Execute(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<object?> Scalar(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        return await command.ExecuteScalarAsync();
     }
 }

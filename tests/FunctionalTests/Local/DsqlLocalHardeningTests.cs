@@ -192,6 +192,76 @@ public sealed class DsqlLocalHardeningTests
         Assert.Contains("invalid message length", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("SELECT 1 /* never closed", "/* never closed")]
+    [InlineData("SELECT 1; SELECT 2 /* outer /* inner */ still open", "/* outer /* inner */ still open")]
+    public async Task Unterminated_block_comment_is_refused_like_postgresql_and_nothing_runs(string sql, string near)
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { NoTls = true });
+        await using var client = await RawClient.ConnectAsync(server.Port);
+        await client.LoginAsync("admin", server.GenerateAuthToken());
+
+        // Simple protocol: the one error, no result of any statement before it.
+        client.Writer.Write((byte)'Q', b => b.CString(sql));
+        await client.Writer.FlushAsync();
+        var error = await client.ReadErrorAsync();
+        Assert.Equal(("42601", $"unterminated /* comment at or near \"{near}\""), (error.SqlState, error.Message));
+        Assert.Equal('Z', (char)(await client.ReadAsync()).Type);
+
+        // Extended protocol (a driver's Parse): the same answer.
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql.Split(';')[^1].Trim(), connection);
+        var parsed = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteScalarAsync());
+        Assert.Equal(("42601", $"unterminated /* comment at or near \"{near}\""), (parsed.SqlState, parsed.MessageText));
+    }
+
+    [Fact]
+    public async Task Accept_loop_keeps_accepting_after_any_exception_in_accept()
+    {
+        using var log = new CapturedLog();
+        var failures = new Queue<Exception>([new SocketException(24), new IOException("injected I/O failure"), new InvalidOperationException("injected failure")]);
+        var options = new DsqlLocalOptions
+        {
+            NoTls = true,
+            LoggerFactory = log.Factory,
+            AcceptOverride = async (listener, cancellationToken) =>
+            {
+                var client = await listener.AcceptTcpClientAsync(cancellationToken);
+                Exception? failure;
+                lock (failures)
+                {
+                    failures.TryDequeue(out failure);
+                }
+
+                if (failure is null)
+                {
+                    return client;
+                }
+
+                // The connection is lost with the failed accept, as when accept itself throws.
+                client.Dispose();
+                throw failure;
+            },
+        };
+        await using var server = await DsqlLocalServer.StartAsync(options);
+
+        // Three connections meet a failing accept; each is closed, and the listener goes on.
+        for (var i = 0; i < 3; i++)
+        {
+            await using var lost = await RawClient.ConnectAsync(server.Port);
+            Assert.Equal(0, await lost.Stream.ReadAsync(new byte[1]));
+        }
+
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT 1", connection);
+        Assert.Equal(1, await command.ExecuteScalarAsync());
+        Assert.Contains(log.Lines, l => l.Contains("accepting a connection failed: SocketException", StringComparison.Ordinal));
+        Assert.Contains(log.Lines, l => l.Contains("accepting a connection failed: IOException: injected I/O failure", StringComparison.Ordinal));
+        Assert.Contains(log.Lines, l => l.Contains("accepting a connection failed: InvalidOperationException: injected failure", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Durable_option_turns_fsync_and_synchronous_commit_on_and_the_default_leaves_them_off()
     {

@@ -64,6 +64,8 @@ public sealed class DsqlLocalLifecycleTests
         using var dataDirectoryOwner = new TempDirectory("dsql-local-cli-");
         var dataDirectory = dataDirectoryOwner.Path;
         var startInfo = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // The documented pair, accepted when configured explicitly (the command otherwise generates one per start).
+        startInfo.Environment["DSQL_LOCAL_CREDENTIALS"] = $"{DsqlLocalCredential.DefaultAccessKeyId}:{DsqlLocalCredential.DefaultSecretAccessKey}";
         foreach (var argument in (string[])[EmulatorDll(), "--port", "0", "--data-dir", dataDirectory, "--quiet"])
         {
             startInfo.ArgumentList.Add(argument);
@@ -119,6 +121,68 @@ public sealed class DsqlLocalLifecycleTests
         }
 
         Assert.False(IsRunning(postgresPid), $"PostgreSQL (pid {postgresPid}) is still running after the emulator stopped.");
+    }
+
+    [Fact]
+    public async Task Library_host_killed_with_sigterm_leaves_no_postgres_and_no_temporary_directory_behind()
+    {
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var host = Path.Combine(RepositoryFiles.RepositoryRoot, "tests", "LibraryHost", "bin", output.Parent!.Name, output.Name, "LibraryHost.dll");
+        Assert.True(File.Exists(host), $"The library host was not built at {host}.");
+        var startInfo = new ProcessStartInfo("dotnet", [host]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var process = Process.Start(startInfo)!;
+        var printed = new Dictionary<string, string>();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            while (!printed.ContainsKey("root"))
+            {
+                var line = await process.StandardOutput.ReadLineAsync(timeout.Token)
+                           ?? throw new InvalidOperationException("The library host exited: " + await process.StandardError.ReadToEndAsync());
+                var parts = line.Split('=', 2);
+                printed[parts[0]] = parts[1];
+            }
+        }
+
+        // The PostgreSQL it started, found by its socket directory (on its command line), and that command line's data directory.
+        var socketDirectory = new NpgsqlConnectionStringBuilder(printed["backend"]).Host!;
+        var postmaster = Directory.GetDirectories("/proc").Select(d => Path.GetFileName(d)).Where(d => d.All(char.IsAsciiDigit))
+            .Select(pid => (Pid: int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture), CommandLine: ReadCommandLine(pid)))
+            .Single(p => p.CommandLine.Contains(socketDirectory, StringComparison.Ordinal) && p.CommandLine.Contains(" -D ", StringComparison.Ordinal));
+        var dataDirectory = postmaster.CommandLine.Split(' ').SkipWhile(a => a != "-D").Skip(1).First();
+        var tlsDirectory = Path.GetDirectoryName(printed["root"])!;
+        Assert.True(Directory.Exists(dataDirectory) && Directory.Exists(tlsDirectory) && Directory.Exists(socketDirectory));
+
+        Assert.Equal(0, kill(process.Id, 15));
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+
+        for (var i = 0; i < 100 && IsRunning(postmaster.Pid); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.False(IsRunning(postmaster.Pid), $"PostgreSQL (pid {postmaster.Pid}) is still running after its host got SIGTERM.");
+        Assert.False(Directory.Exists(dataDirectory), $"The temporary data directory {dataDirectory} is left behind.");
+        Assert.False(Directory.Exists(tlsDirectory), $"The temporary TLS directory {tlsDirectory} is left behind.");
+        Assert.False(Directory.Exists(socketDirectory), $"The temporary socket directory {socketDirectory} is left behind.");
+
+        static string ReadCommandLine(string pid)
+        {
+            try
+            {
+                return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+            }
+            catch (IOException)
+            {
+                return "";
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return "";
+            }
+        }
     }
 
     internal static bool IsRunning(int pid)

@@ -11,80 +11,39 @@ namespace EFCore.Dsql.FunctionalTests.Local;
 [Collection(DsqlLocalCollection.Name)]
 public sealed class DsqlLocalQuotaTests(DsqlLocalFixture fixture)
 {
-    [Fact]
-    public async Task A_primary_key_over_1_KiB_fails_with_54000_key_size_too_large_and_writes_nothing()
+    [Theory]
+    [InlineData("primary key", "id text PRIMARY KEY, note text", null,
+        "INSERT INTO quota_w VALUES (repeat('k', 1000), repeat('n', 5000))", "INSERT INTO quota_w VALUES (repeat('k', 1100), 'x')", "key size too large")]
+    [InlineData("primary key by update", "id text PRIMARY KEY, note text", null,
+        "INSERT INTO quota_w VALUES (repeat('k', 1000), 'x')", "UPDATE quota_w SET id = repeat('u', 2000)", "key size too large")]
+    [InlineData("secondary index", "id int PRIMARY KEY, a text, b text", "CREATE INDEX ASYNC quota_w_ab ON quota_w (a, b)",
+        "INSERT INTO quota_w VALUES (1, repeat('a', 500), repeat('b', 500))", "INSERT INTO quota_w VALUES (2, repeat('a', 600), repeat('b', 600))", "key size too large")]
+    [InlineData("column", "id int PRIMARY KEY, doc text", null,
+        "INSERT INTO quota_w VALUES (1, repeat('d', 1000000))", "INSERT INTO quota_w VALUES (2, repeat('d', 1048577))", "maximum column size exceeded")]
+    [InlineData("row", "id int PRIMARY KEY, a text, b text, c text", null,
+        "INSERT INTO quota_w VALUES (1, repeat('a', 900000), repeat('b', 900000), 'c')",
+        "INSERT INTO quota_w VALUES (2, repeat('a', 900000), repeat('b', 900000), repeat('c', 900000))", "maximum row size exceeded")]
+    public async Task A_write_over_a_size_limit_fails_with_54000_and_its_message_and_writes_nothing(
+        string limit, string columns, string? index, string withinLimit, string overLimit, string message)
     {
         await using var connection = await fixture.OpenConnectionAsync();
-        await Execute(connection, "CREATE TABLE quota_pk (id text PRIMARY KEY, note text)");
+        await connection.RunAsync($"CREATE TABLE quota_w ({columns})");
         try
         {
-            await Execute(connection, "INSERT INTO quota_pk VALUES (repeat('k', 1000), repeat('n', 5000))");
-            var error = await Assert.ThrowsAsync<PostgresException>(() => Execute(connection, "INSERT INTO quota_pk VALUES (repeat('k', 1100), 'x')"));
-            Assert.Equal(("54000", "key size too large"), (error.SqlState, error.MessageText));
-            var update = await Assert.ThrowsAsync<PostgresException>(() => Execute(connection, "UPDATE quota_pk SET id = repeat('u', 2000)"));
-            Assert.Equal(("54000", "key size too large"), (update.SqlState, update.MessageText));
-            Assert.Equal(1000, await Scalar(connection, "SELECT max(length(id)) FROM quota_pk"));
-            Assert.Equal(1L, await Scalar(connection, "SELECT count(*) FROM quota_pk"));
-        }
-        finally
-        {
-            await Execute(connection, "DROP TABLE quota_pk");
-        }
-    }
+            if (index is not null)
+            {
+                await connection.RunAsync(index);
+            }
 
-    [Fact]
-    public async Task A_secondary_index_key_over_1_KiB_fails_with_54000_key_size_too_large()
-    {
-        await using var connection = await fixture.OpenConnectionAsync();
-        await Execute(connection, "CREATE TABLE quota_ix (id int PRIMARY KEY, a text, b text)");
-        try
-        {
-            await Execute(connection, "CREATE INDEX ASYNC quota_ix_ab ON quota_ix (a, b)");
-            await Execute(connection, "INSERT INTO quota_ix VALUES (1, repeat('a', 500), repeat('b', 500))");
-            var error = await Assert.ThrowsAsync<PostgresException>(() => Execute(connection, "INSERT INTO quota_ix VALUES (2, repeat('a', 600), repeat('b', 600))"));
-            Assert.Equal(("54000", "key size too large"), (error.SqlState, error.MessageText));
-            Assert.Equal(1L, await Scalar(connection, "SELECT count(*) FROM quota_ix"));
+            await connection.RunAsync(withinLimit);
+            var before = await connection.ScalarAsync("SELECT md5(string_agg(w::text, ',')) FROM quota_w w");
+            var error = await Assert.ThrowsAsync<PostgresException>(() => connection.RunAsync(overLimit));
+            Assert.True(("54000", message) == (error.SqlState, error.MessageText), $"{limit}: {error.SqlState} {error.MessageText}");
+            Assert.Equal(before, await connection.ScalarAsync("SELECT md5(string_agg(w::text, ',')) FROM quota_w w"));
         }
         finally
         {
-            await Execute(connection, "DROP TABLE quota_ix");
-        }
-    }
-
-    [Fact]
-    public async Task A_column_over_1_MiB_outside_any_index_fails_with_54000_maximum_column_size_exceeded()
-    {
-        await using var connection = await fixture.OpenConnectionAsync();
-        await Execute(connection, "CREATE TABLE quota_col (id int PRIMARY KEY, doc text)");
-        try
-        {
-            await Execute(connection, "INSERT INTO quota_col VALUES (1, repeat('d', 1000000))");
-            var error = await Assert.ThrowsAsync<PostgresException>(() => Execute(connection, "INSERT INTO quota_col VALUES (2, repeat('d', 1048577))"));
-            Assert.Equal(("54000", "maximum column size exceeded"), (error.SqlState, error.MessageText));
-            Assert.Equal(1L, await Scalar(connection, "SELECT count(*) FROM quota_col"));
-        }
-        finally
-        {
-            await Execute(connection, "DROP TABLE quota_col");
-        }
-    }
-
-    [Fact]
-    public async Task A_row_over_2_MiB_fails_with_54000_maximum_row_size_exceeded()
-    {
-        await using var connection = await fixture.OpenConnectionAsync();
-        await Execute(connection, "CREATE TABLE quota_row (id int PRIMARY KEY, a text, b text, c text)");
-        try
-        {
-            await Execute(connection, "INSERT INTO quota_row VALUES (1, repeat('a', 900000), repeat('b', 900000), 'c')");
-            var error = await Assert.ThrowsAsync<PostgresException>(
-                () => Execute(connection, "INSERT INTO quota_row VALUES (2, repeat('a', 900000), repeat('b', 900000), repeat('c', 900000))"));
-            Assert.Equal(("54000", "maximum row size exceeded"), (error.SqlState, error.MessageText));
-            Assert.Equal(1L, await Scalar(connection, "SELECT count(*) FROM quota_row"));
-        }
-        finally
-        {
-            await Execute(connection, "DROP TABLE quota_row");
+            await connection.RunAsync("DROP TABLE quota_w");
         }
     }
 
@@ -92,21 +51,21 @@ public sealed class DsqlLocalQuotaTests(DsqlLocalFixture fixture)
     public async Task A_numeric_column_declared_without_precision_is_numeric_18_6_and_rounds_to_6_places()
     {
         await using var connection = await fixture.OpenConnectionAsync();
-        await Execute(connection, "CREATE TABLE quota_numeric (id int PRIMARY KEY, amount numeric, exact numeric(10,2))");
+        await connection.RunAsync("CREATE TABLE quota_numeric (id int PRIMARY KEY, amount numeric, exact numeric(10,2))");
         try
         {
-            await Execute(connection, "ALTER TABLE quota_numeric ADD COLUMN added numeric");
+            await connection.RunAsync("ALTER TABLE quota_numeric ADD COLUMN added numeric");
             Assert.Equal(
                 "added numeric(18,6), amount numeric(18,6), exact numeric(10,2)",
-                await Scalar(connection, "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attname) FROM pg_attribute WHERE attrelid = 'quota_numeric'::regclass AND atttypid = 'numeric'::regtype"));
-            await Execute(connection, "INSERT INTO quota_numeric VALUES (1, 1.23456789, 2.345, 3.1234567)");
-            Assert.Equal("1.234568 3.123457", await Scalar(connection, "SELECT amount::text || ' ' || added::text FROM quota_numeric"));
-            var error = await Assert.ThrowsAsync<PostgresException>(() => Execute(connection, "INSERT INTO quota_numeric (id, amount) VALUES (2, 1e12)"));
+                await connection.ScalarAsync("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attname) FROM pg_attribute WHERE attrelid = 'quota_numeric'::regclass AND atttypid = 'numeric'::regtype"));
+            await connection.RunAsync("INSERT INTO quota_numeric VALUES (1, 1.23456789, 2.345, 3.1234567)");
+            Assert.Equal("1.234568 3.123457", await connection.ScalarAsync("SELECT amount::text || ' ' || added::text FROM quota_numeric"));
+            var error = await Assert.ThrowsAsync<PostgresException>(() => connection.RunAsync("INSERT INTO quota_numeric (id, amount) VALUES (2, 1e12)"));
             Assert.Equal("22003", error.SqlState);
         }
         finally
         {
-            await Execute(connection, "DROP TABLE quota_numeric");
+            await connection.RunAsync("DROP TABLE quota_numeric");
         }
     }
 
@@ -115,22 +74,10 @@ public sealed class DsqlLocalQuotaTests(DsqlLocalFixture fixture)
     {
         await using var connection = await fixture.OpenConnectionAsync();
         var literal = new string('v', 2 * 1024 * 1024);
-        var error = await Assert.ThrowsAsync<PostgresException>(() => Execute(connection, $"CREATE VIEW quota_big_view AS SELECT '{literal}' AS c"));
+        var error = await Assert.ThrowsAsync<PostgresException>(() => connection.RunAsync($"CREATE VIEW quota_big_view AS SELECT '{literal}' AS c"));
         Assert.Equal(("54000", "view definition too large"), (error.SqlState, error.MessageText));
-        Assert.Equal(0L, await Scalar(connection, "SELECT count(*) FROM pg_class WHERE relname = 'quota_big_view'"));
-        await Execute(connection, $"CREATE VIEW quota_small_view AS SELECT '{literal[..1000]}' AS c");
-        await Execute(connection, "DROP VIEW quota_small_view");
-    }
-
-    private static async Task Execute(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<object?> Scalar(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        return await command.ExecuteScalarAsync();
+        Assert.Equal(0L, await connection.ScalarAsync("SELECT count(*) FROM pg_class WHERE relname = 'quota_big_view'"));
+        await connection.RunAsync($"CREATE VIEW quota_small_view AS SELECT '{literal[..1000]}' AS c");
+        await connection.RunAsync("DROP VIEW quota_small_view");
     }
 }

@@ -55,7 +55,10 @@ public sealed class DsqlLocalToolTests
             var root = emulator.Value("Root certificate (trust it with SSL Mode=VerifyFull): ");
             Assert.Equal(Path.Combine(dataDirectory, "tls", "dsql-local-root.crt"), root);
             var exports = Exports(emulator.Line("  export AWS_ACCESS_KEY_ID="));
-            Assert.Equal(DsqlLocalCredential.DefaultAccessKeyId, exports["AWS_ACCESS_KEY_ID"]);
+            // A pair generated for this start, not the documented well-known one.
+            Assert.Matches("^AKIDSQLLOCAL[A-Z2-7]{8}$", exports["AWS_ACCESS_KEY_ID"]);
+            Assert.NotEqual(DsqlLocalCredential.DefaultAccessKeyId, exports["AWS_ACCESS_KEY_ID"]);
+            Assert.Contains("Sign tokens with this start's throw-away key pair", emulator.Output, StringComparison.Ordinal);
 
             // The printed connection string, with a token signed from the printed AWS environment.
             var builder = new NpgsqlConnectionStringBuilder(emulator.Value("Connection string (the password is an IAM token for host localhost): "))

@@ -65,11 +65,14 @@ public sealed class DsqlLocalWriteSizeTests(DsqlLocalFixture fixture)
         await CreateTableAsync("size_upd");
         await using var connection = await fixture.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead);
-        await using (var insert = new NpgsqlCommand("INSERT INTO size_upd (id, v) VALUES (1, $1)", connection))
+        // Six rows from one parameter of 1,000,000 characters (a column stays under DSQL's 1 MiB): about 6 MB written.
+        await using (var insert = new NpgsqlCommand("INSERT INTO size_upd (id, v) SELECT g, $1 FROM generate_series(1, 6) g", connection))
         {
-            insert.Parameters.Add(new NpgsqlParameter { Value = new string('a', 6_000_000) });
-            Assert.Equal(1, await insert.ExecuteNonQueryAsync());
+            insert.Parameters.Add(new NpgsqlParameter { Value = new string('a', 1_000_000) });
+            Assert.Equal(6, await insert.ExecuteNonQueryAsync());
         }
+
+        // Rewriting them writes another 6 MB: past 10 MiB.
 
         var error = await Assert.ThrowsAsync<PostgresException>(() => Execute(connection, "UPDATE size_upd SET v = v || 'b'"));
         Assert.Equal("54000", error.SqlState);

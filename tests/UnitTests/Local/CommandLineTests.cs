@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Dsql.Local;
 using Dsql.Local.Cli;
 
 namespace EFCore.Dsql.UnitTests.Local;
@@ -12,15 +13,36 @@ public sealed class CommandLineTests
     [Fact]
     public void Defaults_are_port_5432_on_loopback_with_DSQL_five_minute_transactions()
     {
-        var (options, quiet) = CommandLine.Parse([], NoEnvironment);
+        var (options, quiet, _) = CommandLine.Parse([], NoEnvironment);
         Assert.Equal(5432, options.Port);
         Assert.Equal(IPAddress.Loopback, options.ListenAddress);
         Assert.Equal(TimeSpan.FromSeconds(300), options.MaxTransactionAge);
-        Assert.Empty(options.Credentials);
+        Assert.Single(options.Credentials);
         Assert.Null(options.Certificate);
         Assert.Equal(400, options.MaxConnections);
         Assert.False(options.Durable);
         Assert.False(quiet);
+    }
+
+    [Fact]
+    public void Without_credentials_each_start_gets_a_fresh_throw_away_pair_and_with_them_or_no_auth_none()
+    {
+        var first = CommandLine.Parse([], NoEnvironment);
+        var second = CommandLine.Parse([], NoEnvironment);
+        var generated = Assert.Single(first.Options.Credentials);
+        Assert.Same(generated, first.GeneratedCredential);
+        Assert.Matches("^AKIDSQLLOCAL[A-Z2-7]{8}$", generated.AccessKeyId);
+        Assert.Equal(40, generated.SecretAccessKey.Length);
+        Assert.NotEqual(DsqlLocalCredential.DefaultAccessKeyId, generated.AccessKeyId);
+        Assert.NotEqual(generated.AccessKeyId, second.GeneratedCredential!.AccessKeyId);
+        Assert.NotEqual(generated.SecretAccessKey, second.GeneratedCredential.SecretAccessKey);
+
+        var supplied = CommandLine.Parse(["--credentials", "AKIDMINE:secret"], NoEnvironment);
+        Assert.Null(supplied.GeneratedCredential);
+        Assert.Equal(["AKIDMINE"], supplied.Options.Credentials.Select(c => c.AccessKeyId));
+        var noAuth = CommandLine.Parse(["--no-auth"], NoEnvironment);
+        Assert.Null(noAuth.GeneratedCredential);
+        Assert.Empty(noAuth.Options.Credentials);
     }
 
     [Fact]
@@ -33,7 +55,7 @@ public sealed class CommandLineTests
     [Fact]
     public void Parses_every_documented_option()
     {
-        var (options, quiet) = CommandLine.Parse(
+        var (options, quiet, _) = CommandLine.Parse(
         [
             "--port", "0", "--listen", "0.0.0.0", "--data-dir", "/tmp/x", "--backend", "Host=h", "--region", "eu-west-1", "--endpoint", "c.dsql.eu-west-1.on.aws",
             "--credentials", "AKID1:s:e:c", "--credentials", "AKID2:t", "--no-auth", "--no-tls", "--max-connection-age", "30", "--max-transaction-age", "7",
@@ -76,7 +98,7 @@ public sealed class CommandLineTests
             ["DSQL_LOCAL_QUIET"] = "1",
         };
 
-        var (options, quiet) = CommandLine.Parse(["--region", "us-west-2"], environment.GetValueOrDefault);
+        var (options, quiet, _) = CommandLine.Parse(["--region", "us-west-2"], environment.GetValueOrDefault);
 
         Assert.Equal(6543, options.Port);
         Assert.Equal(IPAddress.Any, options.ListenAddress);
