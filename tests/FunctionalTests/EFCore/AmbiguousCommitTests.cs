@@ -64,10 +64,7 @@ public sealed class AmbiguousCommitTests : IAsyncLifetime
         await Assert.ThrowsAsync<DsqlCommitOutcomeUnknownException>(() => Factory().ExecuteInNewContextAsync(async (context, ct) =>
         {
             attempts++;
-            await using var transaction = await context.Database.BeginTransactionAsync(ct);
-            context.Accounts.AddRange(new Account { Owner = owner }, new Account { Owner = owner });
-            await context.SaveChangesAsync(ct);
-            await transaction.CommitAsync(ct);
+            await AddTwoAccountsInATransactionAsync(context, owner, ct);
         }));
 
         Assert.Equal((1, 1), (attempts, _proxy.Dropped));
@@ -86,10 +83,7 @@ public sealed class AmbiguousCommitTests : IAsyncLifetime
             async (context, ct) =>
             {
                 attempts++;
-                await using var transaction = await context.Database.BeginTransactionAsync(ct);
-                context.Accounts.AddRange(new Account { Owner = owner }, new Account { Owner = owner });
-                await context.SaveChangesAsync(ct);
-                await transaction.CommitAsync(ct);
+                await AddTwoAccountsInATransactionAsync(context, owner, ct);
                 return "inserted";
             },
             async (context, ct) => await context.Accounts.CountAsync(a => a.Owner == owner, ct) == 2);
@@ -109,10 +103,7 @@ public sealed class AmbiguousCommitTests : IAsyncLifetime
         await Factory().ExecuteInNewContextAsync(async (context, ct) =>
         {
             attempts++;
-            await using var transaction = await context.Database.BeginTransactionAsync(ct);
-            context.Accounts.AddRange(new Account { Owner = owner }, new Account { Owner = owner });
-            await context.SaveChangesAsync(ct);
-            await transaction.CommitAsync(ct);
+            await AddTwoAccountsInATransactionAsync(context, owner, ct);
         });
 
         Assert.Equal((2, 1), (attempts, _proxy.Dropped));
@@ -164,10 +155,7 @@ public sealed class AmbiguousCommitTests : IAsyncLifetime
         var result = await Factory(withMarker: true).ExecuteInNewContextAsync(async (context, ct) =>
         {
             attempts++;
-            await using var transaction = await context.Database.BeginTransactionAsync(ct);
-            context.Accounts.AddRange(new Account { Owner = owner }, new Account { Owner = owner });
-            await context.SaveChangesAsync(ct);
-            await transaction.CommitAsync(ct);
+            await AddTwoAccountsInATransactionAsync(context, owner, ct);
             return "inserted";
         });
 
@@ -185,10 +173,7 @@ public sealed class AmbiguousCommitTests : IAsyncLifetime
         await Factory(withMarker: true).ExecuteInNewContextAsync(async (context, ct) =>
         {
             attempts++;
-            await using var transaction = await context.Database.BeginTransactionAsync(ct);
-            context.Accounts.AddRange(new Account { Owner = owner }, new Account { Owner = owner });
-            await context.SaveChangesAsync(ct);
-            await transaction.CommitAsync(ct);
+            await AddTwoAccountsInATransactionAsync(context, owner, ct);
         });
 
         Assert.Equal((2, 1), (attempts, _proxy.Dropped));
@@ -289,6 +274,15 @@ public sealed class AmbiguousCommitTests : IAsyncLifetime
         await using var command = new NpgsqlCommand(InsertAccountSql, connection) { Parameters = { new() { Value = owner } } };
         await command.ExecuteNonQueryAsync(ct);
         return attempt;
+    }
+
+    // The unit most tests run: BeginTransaction, two inserts in one SaveChanges, Commit.
+    private static async Task AddTwoAccountsInATransactionAsync(BankContext context, string owner, CancellationToken ct)
+    {
+        await using var transaction = await context.Database.BeginTransactionAsync(ct);
+        context.Accounts.AddRange(new Account { Owner = owner }, new Account { Owner = owner });
+        await context.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
     }
 
     private static string NewOwner() => $"owner-{Guid.NewGuid():N}";
