@@ -21,6 +21,9 @@ internal sealed class ClientSession : IAsyncDisposable, IOccParticipant
     /// <summary>PostgreSQL's limit for a password packet (<c>PG_MAX_AUTH_TOKEN_LENGTH</c>); a DSQL token is a few KB.</summary>
     private const int MaxPasswordMessageLength = 65535;
 
+    /// <summary>DSQL's maximum message size after login (quotas table: 10 MiB, <c>FATAL 08P01 invalid message length</c>).</summary>
+    internal const int MaxMessageLength = 10 * 1024 * 1024;
+
     private readonly ServerContext _server;
     private readonly TcpClient _client;
     private readonly CancellationTokenSource _stop;
@@ -177,7 +180,7 @@ internal sealed class ClientSession : IAsyncDisposable, IOccParticipant
             return null;
         }
 
-        reader.MaxMessageLength = MessageReader.DefaultMaxMessageLength;
+        reader.MaxMessageLength = MaxMessageLength;
         if (passwordMessage.Type != ProtocolCodes.Password)
         {
             await FailAsync(writer, "08P01", $"expected a password message, got message type '{(char)passwordMessage.Type}'", cancellationToken).ConfigureAwait(false);

@@ -192,6 +192,24 @@ public sealed class DsqlLocalHardeningTests
         Assert.Contains("invalid message length", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Message_over_DSQLs_10_MiB_limit_ends_the_session_with_08P01_invalid_message_length()
+    {
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { NoTls = true });
+        await using var client = await RawClient.ConnectAsync(server.Port);
+        await client.LoginAsync("admin", server.GenerateAuthToken());
+
+        // A Query claiming one byte more than 10 MiB: refused from its header, before anything is read or allocated for it.
+        var header = new byte[5];
+        header[0] = (byte)'Q';
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(1), (10 * 1024 * 1024) + 1);
+        await client.Stream.WriteAsync(header);
+
+        var error = await client.ReadErrorAsync();
+        Assert.Equal(("FATAL", "08P01"), (error.Fields['S'], error.SqlState));
+        Assert.StartsWith("invalid message length", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("SELECT 1 /* never closed", "/* never closed")]
     [InlineData("SELECT 1; SELECT 2 /* outer /* inner */ still open", "/* outer /* inner */ still open")]
