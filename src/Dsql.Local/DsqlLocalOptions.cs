@@ -111,6 +111,12 @@ public sealed class DsqlLocalOptions
     /// <summary>Test seam: accepts the next connection instead of the listener (to inject accept failures); null in use.</summary>
     internal Func<System.Net.Sockets.TcpListener, CancellationToken, ValueTask<System.Net.Sockets.TcpClient>>? AcceptOverride { get; set; }
 
+    /// <summary>
+    /// Whether statements are checked against DSQL's grammar (on, always, for users). Internal: the proxy benchmark turns it
+    /// off to show what admission costs per round trip.
+    /// </summary>
+    internal bool GrammarAdmission { get; set; } = true;
+
     internal IReadOnlyList<DsqlLocalCredential> EffectiveCredentials => Credentials.Count > 0 ? [.. Credentials] : [DsqlLocalCredential.Default];
 
     internal IReadOnlyList<string> AcceptedHosts => Endpoint is { Length: > 0 } endpoint ? [endpoint] : ["localhost", "127.0.0.1"];

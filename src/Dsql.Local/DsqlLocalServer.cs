@@ -576,7 +576,7 @@ public sealed class DsqlLocalServer : IAsyncDisposable
 
         public override BackendEndpoint Backend => backend;
 
-        public override DsqlDialect Dialect { get; } = new();
+        public override DsqlDialect Dialect { get; } = new() { CheckGrammar = server._options.GrammarAdmission };
 
         public override ConflictCoordinator Conflicts { get; } = new();
 

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Net.Security;
 using System.Net.Sockets;
 using Dsql.Local.Backend;
 using Dsql.Local.Protocol;
@@ -89,10 +87,7 @@ public sealed class DsqlLocalHardeningTests
         Assert.Equal((byte)'R', (await client.ReadAsync()).Type);
 
         // A password message header claiming 1 GiB, and no body: PostgreSQL caps password packets at 65535 bytes.
-        var header = new byte[5];
-        header[0] = (byte)'p';
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(1), 1 << 30);
-        await client.Stream.WriteAsync(header);
+        await client.SendHeaderAsync((byte)'p', 1 << 30);
 
         var error = await client.ReadErrorAsync();
         Assert.Equal("FATAL", error.Fields['S']);
@@ -162,12 +157,7 @@ public sealed class DsqlLocalHardeningTests
     public async Task Tls_request_inside_tls_is_answered_as_an_unsupported_protocol()
     {
         await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
-        await using var client = await RawClient.ConnectAsync(server.Port);
-        await client.SendSslRequestAsync();
-        Assert.Equal('S', (char)client.Stream.ReadByte());
-        var tls = new SslStream(client.Stream, leaveInnerStreamOpen: true, (_, _, _, _) => true);
-        await tls.AuthenticateAsClientAsync("localhost");
-        var inner = new RawClient(tls);
+        await using var inner = await RawClient.ConnectTlsAsync(server.Port);
         await inner.SendSslRequestAsync();
 
         var error = await inner.ReadErrorAsync();
@@ -345,68 +335,5 @@ public sealed class DsqlLocalHardeningTests
                 await Task.Delay(50);
             }
         }
-    }
-
-    /// <summary>A client speaking the raw protocol, for what Npgsql would never send.</summary>
-    internal sealed class RawClient(Stream stream) : IAsyncDisposable
-    {
-        public Stream Stream { get; } = stream;
-
-        public MessageReader Reader { get; } = new(stream);
-
-        public MessageWriter Writer { get; } = new(stream);
-
-        public static async Task<RawClient> ConnectAsync(int port)
-        {
-            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            await socket.ConnectAsync("127.0.0.1", port);
-            return new RawClient(new NetworkStream(socket, ownsSocket: true));
-        }
-
-        public async Task SendStartupAsync(string user)
-        {
-            var packet = new PayloadBuilder().Int32(196608).CString("user").CString(user).CString("database").CString("postgres").Byte(0).ToArray();
-            var framed = new byte[packet.Length + 4];
-            BinaryPrimitives.WriteInt32BigEndian(framed, framed.Length);
-            packet.CopyTo(framed, 4);
-            await Stream.WriteAsync(framed);
-        }
-
-        /// <summary>Logs in with <paramref name="password"/> and reads up to the first ReadyForQuery.</summary>
-        public async Task LoginAsync(string user, string password)
-        {
-            await SendStartupAsync(user);
-            Assert.Equal((byte)'R', (await ReadAsync()).Type);
-            Writer.Write((byte)'p', b => b.CString(password));
-            await Writer.FlushAsync();
-            while ((await ReadAsync()).Type != (byte)'Z')
-            {
-            }
-        }
-
-        public async Task SendSslRequestAsync()
-        {
-            var request = new byte[8];
-            BinaryPrimitives.WriteInt32BigEndian(request, 8);
-            BinaryPrimitives.WriteInt32BigEndian(request.AsSpan(4), 80877103);
-            await Stream.WriteAsync(request);
-            await Stream.FlushAsync();
-        }
-
-        public async Task<(byte Type, byte[] Payload)> ReadAsync()
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            var message = await Reader.ReadAsync(timeout.Token);
-            return (message.Type, message.Payload.ToArray());
-        }
-
-        public async Task<PgError> ReadErrorAsync()
-        {
-            var (type, payload) = await ReadAsync();
-            Assert.Equal('E', (char)type);
-            return PgError.Parse(payload);
-        }
-
-        public ValueTask DisposeAsync() => Stream.DisposeAsync();
     }
 }
