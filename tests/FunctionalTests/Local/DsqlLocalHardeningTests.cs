@@ -190,10 +190,7 @@ public sealed class DsqlLocalHardeningTests
         await client.LoginAsync("admin", server.GenerateAuthToken());
 
         // A Query claiming one byte more than 10 MiB: refused from its header, before anything is read or allocated for it.
-        var header = new byte[5];
-        header[0] = (byte)'Q';
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(1), (10 * 1024 * 1024) + 1);
-        await client.Stream.WriteAsync(header);
+        await client.SendHeaderAsync((byte)'Q', (10 * 1024 * 1024) + 1);
 
         var error = await client.ReadErrorAsync();
         Assert.Equal(("FATAL", "08P01"), (error.Fields['S'], error.SqlState));
