@@ -334,7 +334,8 @@ internal sealed class ClientSession : IAsyncDisposable, IOccParticipant
             return ("08P01", violation.Message);
         }
 
-        if (_backendLost && !_fatalRelayed && !toBackend.IsCompleted)
+        // A client that said goodbye (Terminate) completed its pump; one that vanished makes the write below fail quietly.
+        if (_backendLost && !_fatalRelayed && !toBackend.IsCompletedSuccessfully)
         {
             _server.Log?.Invoke($"the backend session of role '{User}' ended unexpectedly");
             return ("08006", "terminating connection: the emulator's PostgreSQL backend ended this session unexpectedly (it was stopped, restarted or crashed); open a new connection");
@@ -402,6 +403,12 @@ internal sealed class ClientSession : IAsyncDisposable, IOccParticipant
                     return;
                 }
             }
+            catch (Exception e) when (e is IOException or SocketException)
+            {
+                // Writing to a backend that died can fail before its read side notices: the session still ends in FATAL.
+                _backendLost = true;
+                throw;
+            }
             finally
             {
                 _backendGate.Release();
@@ -415,6 +422,11 @@ internal sealed class ClientSession : IAsyncDisposable, IOccParticipant
         try
         {
             await _backend!.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            _backendLost = true;
+            throw;
         }
         finally
         {
