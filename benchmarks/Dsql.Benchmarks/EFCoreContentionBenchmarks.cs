@@ -89,7 +89,7 @@ public class EFCoreContentionBenchmarks
     /// <summary>The policies compared.</summary>
     public enum RetryPolicy
     {
-        /// <summary><c>UseAuroraDsql</c> as shipped: full jitter from 10 ms to 1 s, 60 s budget.</summary>
+        /// <summary><c>UseAuroraDsql</c> as shipped: full jitter from 1 ms to 100 ms, 60 s budget.</summary>
         UseAuroraDsqlDefault,
 
         /// <summary>EF Core's <c>NpgsqlRetryingExecutionStrategy</c> with its defaults.</summary>

@@ -84,9 +84,11 @@ public sealed class DsqlLocalOptions
 
     /// <summary>
     /// How many connections may be open without having logged in yet. When one more arrives, the oldest of them is
-    /// closed, so sockets that never log in cannot crowd out clients that do. 64 by default.
+    /// closed, so sockets that never log in cannot crowd out clients that do. 256 by default: a test suite that opens a
+    /// few hundred connections at once (each TLS handshake and login takes milliseconds on a busy machine) must not have
+    /// its own logins evicted.
     /// </summary>
-    public int MaxPendingConnections { get; set; } = 64;
+    public int MaxPendingConnections { get; set; } = 256;
 
     /// <summary>
     /// How long a connection may take from accept to logged in (TLS handshake, start-up packet, token); it is closed

@@ -108,6 +108,20 @@ public sealed class DsqlLocalHardeningTests
     }
 
     [Fact]
+    public async Task Two_hundred_clients_logging_in_at_once_are_all_served_with_default_options()
+    {
+        // The pending-connection limit is there for sockets that never log in; a burst of real logins stays under it.
+        await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions());
+        var answers = await Task.WhenAll(Enumerable.Range(0, 200).Select(async _ =>
+        {
+            await using var connection = await server.OpenUnpooledAsync();
+            await using var command = new NpgsqlCommand("SELECT 1", connection);
+            return await command.ExecuteScalarAsync();
+        }));
+        Assert.All(answers, answer => Assert.Equal(1, answer));
+    }
+
+    [Fact]
     public async Task Idle_sockets_over_the_pending_limit_do_not_keep_a_good_client_out()
     {
         await using var server = await DsqlLocalServer.StartAsync(new DsqlLocalOptions { MaxPendingConnections = 4 });

@@ -91,6 +91,22 @@ public sealed class GrammarAdmissionTests
     }
 
     [Fact]
+    public void Texts_of_one_shape_share_the_recognizers_answer_and_each_refusal_names_its_own_token()
+    {
+        // Same terminals (other identifiers and literals), so the second is answered from the shape cache; the error
+        // still quotes the token of the statement it refuses.
+        var admission = GrammarAdmission.Shared;
+        var first = Assert.Single(SqlLexer.Split("SELECT 1 shape_alias shape_stray"));
+        var second = Assert.Single(SqlLexer.Split("SELECT 2 other_alias other_stray"));
+        Assert.Equal("syntax error at or near \"shape_stray\"", admission.Check(first)?.Message);
+        Assert.Equal("syntax error at or near \"other_stray\"", admission.Check(second)?.Message);
+        var admittedFirst = Assert.Single(SqlLexer.Split("SELECT a FROM t WHERE id = 1 AND v = 'x'"));
+        var admittedSecond = Assert.Single(SqlLexer.Split("SELECT b FROM u WHERE id = 2 AND w = 'y'"));
+        Assert.Null(admission.Check(admittedFirst));
+        Assert.Null(admission.Check(admittedSecond));
+    }
+
+    [Fact]
     public void Every_rule_the_grammar_and_its_overlays_reference_is_defined()
         => Assert.Empty(GrammarAdmission.Shared.Grammar.UndefinedRules);
 }

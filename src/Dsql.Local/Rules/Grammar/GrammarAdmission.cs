@@ -14,6 +14,9 @@ internal sealed class GrammarAdmission
 
     internal const int MaxCachedVerdicts = 4096;
 
+    /// <summary>Statements with more tokens than this (bulk inserts) are not kept by shape: the key would be as long as they are.</summary>
+    internal const int MaxCachedShapeTokens = 1024;
+
     private static readonly Lazy<GrammarAdmission> LazyShared = new(Load);
 
     private static readonly Verdict Admitted = new(null);
@@ -50,6 +53,10 @@ internal sealed class GrammarAdmission
     private readonly GrammarRecognizer _recognizer;
     private readonly List<string[]> _unchecked;
     private readonly ConcurrentDictionary<string, Verdict> _verdicts = new(StringComparer.Ordinal);
+
+    // Texts that differ only in literals and identifiers (inlined constants, other tables) have the same terminals, so
+    // the recognizer's answer is kept by that shape too: a new text of a known shape skips the Earley pass.
+    private readonly ConcurrentDictionary<string, int> _underivedByShape = new(StringComparer.Ordinal);
 
     private GrammarAdmission(CompiledGrammar grammar, List<string[]> uncheckedPrefixes)
     {
@@ -97,8 +104,42 @@ internal sealed class GrammarAdmission
             return Admitted;
         }
 
-        var at = _recognizer.FirstUnderivedToken(t);
+        var terminals = _recognizer.Terminals(t);
+        var at = terminals.Length > MaxCachedShapeTokens ? _recognizer.FirstUnderivedToken(terminals) : FirstUnderivedTokenByShape(terminals);
         return at < 0 ? Admitted : new Verdict(Refusal(statement, at));
+    }
+
+    private int FirstUnderivedTokenByShape(int[][] terminals)
+    {
+        var shape = Shape(terminals);
+        if (!_underivedByShape.TryGetValue(shape, out var at))
+        {
+            at = _recognizer.FirstUnderivedToken(terminals);
+            if (_underivedByShape.Count >= MaxCachedVerdicts)
+            {
+                _underivedByShape.Clear();
+            }
+
+            _underivedByShape[shape] = at;
+        }
+
+        return at;
+    }
+
+    private static string Shape(int[][] terminals)
+    {
+        var shape = new System.Text.StringBuilder(terminals.Length * 6);
+        foreach (var token in terminals)
+        {
+            foreach (var terminal in token)
+            {
+                shape.Append(terminal.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(',');
+            }
+
+            shape.Append(';');
+        }
+
+        return shape.ToString();
     }
 
     private bool IsUnchecked(List<SqlToken> t)

@@ -8,15 +8,24 @@ namespace Dsql.Local.Rules.Grammar;
 internal sealed class GrammarRecognizer(CompiledGrammar grammar)
 {
     /// <summary>The index of the first token no derivation continues past; the token count when the input ends too early; -1 when derived.</summary>
-    public int FirstUnderivedToken(List<SqlToken> tokens)
+    public int FirstUnderivedToken(List<SqlToken> tokens) => FirstUnderivedToken(Terminals(tokens));
+
+    /// <summary>The grammar terminals each token can stand for: all the recognizer looks at.</summary>
+    public int[][] Terminals(List<SqlToken> tokens)
     {
-        var count = tokens.Count;
-        var matches = new int[count][];
-        for (var i = 0; i < count; i++)
+        var matches = new int[tokens.Count][];
+        for (var i = 0; i < matches.Length; i++)
         {
             matches[i] = grammar.TerminalsOf(tokens[i]);
         }
 
+        return matches;
+    }
+
+    /// <summary><see cref="FirstUnderivedToken(List{SqlToken})"/> over tokens already mapped to their terminals.</summary>
+    public int FirstUnderivedToken(int[][] matches)
+    {
+        var count = matches.Length;
         var sets = new EarleySet[count + 1];
         for (var i = 0; i <= count; i++)
         {
