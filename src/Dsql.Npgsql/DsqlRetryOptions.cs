@@ -12,7 +12,7 @@ namespace Dsql.Npgsql;
 /// </remarks>
 public sealed record DsqlRetryOptions
 {
-    /// <summary>The default limit on retries: 200 (a backstop; the time budget normally ends retrying first).</summary>
+    /// <summary>The default limit on retries: 200 (with the default delays about 10 s of waiting; when attempts are slow, the time budget ends retrying first).</summary>
     public const int DefaultMaxRetryCount = 200;
 
     /// <summary>The default time budget: 60 seconds from the start of the first attempt.</summary>

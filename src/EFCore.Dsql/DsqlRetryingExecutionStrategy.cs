@@ -53,7 +53,7 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
     /// <summary>The default base delay: 1 ms (the first retry waits between 0 and 1 ms, the next up to 2 ms, and so on).</summary>
     public static readonly TimeSpan DefaultBaseDelay = DsqlRetryOptions.DefaultBaseDelay;
 
-    /// <summary>The default cap on a single delay: 1 second.</summary>
+    /// <summary>The default cap on a single delay: 100 ms.</summary>
     public static readonly new TimeSpan DefaultMaxDelay = DsqlRetryOptions.DefaultMaxDelay;
 
     private static readonly ResiliencePropertyKey<RetryState> StateKey = new("EFCore.Dsql.RetryState");
