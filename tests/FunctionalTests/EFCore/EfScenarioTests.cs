@@ -145,7 +145,7 @@ public abstract class EfScenarioTests(EfTarget target) : IAsyncLifetime
             $"efcore-contention-{target.Key}-{workers}x{increments}",
             $"efcore: {workers} workers x {increments} increments of one row on {target.Description}, default UseAuroraDsql retry settings "
                 + $"(budget {DsqlRetryingExecutionStrategy.DefaultMaxRetryDuration.TotalSeconds:0} s / {DsqlRetryingExecutionStrategy.DefaultMaxRetryCount} retries, "
-                + $"full jitter {DsqlRetryingExecutionStrategy.DefaultBaseDelay.TotalMilliseconds:0} ms to {DsqlRetryingExecutionStrategy.DefaultMaxDelay.TotalSeconds:0} s): "
+                + $"full jitter {DsqlRetryingExecutionStrategy.DefaultBaseDelay.TotalMilliseconds:0} ms to {DsqlRetryingExecutionStrategy.DefaultMaxDelay.TotalMilliseconds:0} ms): "
                 + $"final value {final}/{total}, {result.GaveUp} gave up, {retries.Count} retries logged");
         Assert.Equal(0, result.GaveUp);
         Assert.Equal(total, final);

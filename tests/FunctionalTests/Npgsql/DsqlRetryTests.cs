@@ -67,7 +67,7 @@ public sealed class DsqlRetryTests(DsqlLocalFixture fixture) : IAsyncLifetime
             $"dsql-retry-contention-{workers}x{increments}",
             $"connector DsqlRetry: {workers} workers x {increments} read-then-update increments of one row on Dsql.Local (IAM, TLS), default "
                 + $"DsqlRetryOptions (budget {DsqlRetryOptions.DefaultMaxRetryDuration.TotalSeconds:0} s / {DsqlRetryOptions.DefaultMaxRetryCount} retries, "
-                + $"full jitter {DsqlRetryOptions.DefaultBaseDelay.TotalMilliseconds:0} ms to {DsqlRetryOptions.DefaultMaxDelay.TotalSeconds:0} s): "
+                + $"full jitter {DsqlRetryOptions.DefaultBaseDelay.TotalMilliseconds:0} ms to {DsqlRetryOptions.DefaultMaxDelay.TotalMilliseconds:0} ms): "
                 + $"final value {final}/{total}, {attempts - total} retries");
         Assert.Equal(total, final);
         Assert.True(attempts > total, "the run must have been contended");
