@@ -11,6 +11,7 @@ namespace EFCore.Dsql.FunctionalTests.Npgsql;
 /// container, and a <see cref="MeterListener"/> that sees the connector's token instruments and the EF retry
 /// instruments for a real optimistic-concurrency conflict.
 /// </summary>
+[Collection(ProcessWideMetersCollection.Name)]
 public sealed class DsqlDependencyInjectionAndMetricsTests(DsqlLocalFixture emulator) : IClassFixture<DsqlLocalFixture>
 {
     private string ConnectionString => $"Host={emulator.Endpoint};Port={emulator.Port};SSL Mode=Require";
@@ -95,4 +96,15 @@ public sealed class DsqlDependencyInjectionAndMetricsTests(DsqlLocalFixture emul
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
     }
+}
+
+/// <summary>
+/// Tests whose <see cref="MeterListener"/> counts EF's retry instrument run alone: meters are process-wide, so the
+/// contention tests' retries running alongside would reach the listener too.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessWideMetersCollection
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "Process-wide meters";
 }
