@@ -84,16 +84,21 @@ internal sealed class GrammarAdmission
         var verdict = Judge(statement);
         if (statement.Text.Length <= MaxCachedTextLength)
         {
-            if (_verdicts.Count >= MaxCachedVerdicts)
-            {
-                // Endless distinct texts (literals inlined) must not grow the cache without bound.
-                _verdicts.Clear();
-            }
-
-            _verdicts[statement.Text] = verdict;
+            Remember(_verdicts, statement.Text, verdict);
         }
 
         return verdict.ToError();
+    }
+
+    /// <summary>Keeps <paramref name="value"/>; a full cache starts over, so endless distinct keys cannot grow it without bound.</summary>
+    private static void Remember<TValue>(ConcurrentDictionary<string, TValue> cache, string key, TValue value)
+    {
+        if (cache.Count >= MaxCachedVerdicts)
+        {
+            cache.Clear();
+        }
+
+        cache[key] = value;
     }
 
     private Verdict Judge(SqlStatement statement)
@@ -115,12 +120,7 @@ internal sealed class GrammarAdmission
         if (!_underivedByShape.TryGetValue(shape, out var at))
         {
             at = _recognizer.FirstUnderivedToken(terminals);
-            if (_underivedByShape.Count >= MaxCachedVerdicts)
-            {
-                _underivedByShape.Clear();
-            }
-
-            _underivedByShape[shape] = at;
+            Remember(_underivedByShape, shape, at);
         }
 
         return at;
