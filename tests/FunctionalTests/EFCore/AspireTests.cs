@@ -38,21 +38,19 @@ public sealed class AspireTests(DsqlLocalFixture fixture) : IAsyncLifetime
     public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
-    public async Task EnrichNpgsqlDbContext_with_Aspires_default_settings_is_refused_with_a_message_naming_DisableRetry()
+    public async Task EnrichNpgsqlDbContext_with_Aspires_default_settings_is_refused_when_the_first_context_is_made_with_a_message_naming_DisableRetry()
     {
         using var host = BuildHost(builder => builder.EnrichNpgsqlDbContext<AspireShopContext>());
 
+        // Refused where EF validates the options: when the pool makes its first context, before any statement runs.
         var scope = host.Services.CreateAsyncScope();
-        var context = scope.ServiceProvider.GetRequiredService<AspireShopContext>();
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => context.Orders.CountAsync());
-
+        var ex = Assert.Throws<InvalidOperationException>(() => scope.ServiceProvider.GetRequiredService<AspireShopContext>());
         Assert.Contains("NpgsqlRetryingExecutionStrategy replaced DsqlRetryingExecutionStrategy", ex.Message);
         Assert.Contains("EnrichNpgsqlDbContext<TContext>(settings => settings.DisableRetry = true)", ex.Message);
 
-        // Returning the context to the pool resets it, which builds the strategy again: the same refusal. So does Aspire's
-        // health check, whose scope returns the context it checked with: the check run fails rather than reporting Unhealthy.
-        var onReturn = await Assert.ThrowsAsync<InvalidOperationException>(() => scope.DisposeAsync().AsTask());
-        Assert.Equal(ex.Message, onReturn.Message);
+        // No context was leased, so the scope ends cleanly. Aspire's health check cannot be built without the context: it
+        // fails with the same message (not with a later, vaguer error).
+        await scope.DisposeAsync();
         var onHealthCheck = await Assert.ThrowsAsync<InvalidOperationException>(() => host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync());
         Assert.Equal(ex.Message, onHealthCheck.Message);
     }

@@ -82,11 +82,12 @@ public sealed class EmulatorTests(DsqlLocalFixture fixture) : IAsyncLifetime
         // EnrichNpgsqlDbContext<T>() adds UseNpgsql(n => n.EnableRetryOnFailure()) unless its settings say DisableRetry = true.
         var aspireLike = Configure(new DbContextOptionsBuilder<BankContext>());
         aspireLike.UseNpgsql(n => n.EnableRetryOnFailure());
-        await using (var context = new BankContext((DbContextOptions<BankContext>)aspireLike.Options))
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
         {
-            var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => context.Ledger.CountAsync());
-            Assert.Contains("DisableRetry = true", ex.Message);
-        }
+            await using var context = new BankContext((DbContextOptions<BankContext>)aspireLike.Options);
+            await context.Ledger.CountAsync();
+        });
+        Assert.Contains("DisableRetry = true", ex.Message);
 
         await using (var context = NewContext())
         {

@@ -1,3 +1,4 @@
+using Npgsql.EntityFrameworkCore.PostgreSQL;
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql and Npgsql internals on purpose
 using System.Net.Sockets;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -101,11 +102,9 @@ public class RetryingExecutionStrategyTests
     }
 
     [Fact]
-    public void Npgsqls_EnableRetryOnFailure_cannot_silently_replace_the_DSQL_strategy()
+    public void Npgsqls_EnableRetryOnFailure_inside_UseAuroraDsql_is_refused_when_the_options_are_built()
     {
-        using var context = new DbContext(TestEndpoints.Options(o => o.Npgsql(n => n.EnableRetryOnFailure())));
-
-        var ex = Assert.Throws<InvalidOperationException>(() => context.Database.CreateExecutionStrategy());
+        var ex = Assert.Throws<InvalidOperationException>(() => TestEndpoints.Options(o => o.Npgsql(n => n.EnableRetryOnFailure())));
 
         Assert.Contains("NpgsqlRetryingExecutionStrategy replaced DsqlRetryingExecutionStrategy", ex.Message);
         Assert.Contains("o.EnableRetryOnFailure(", ex.Message);
@@ -117,9 +116,27 @@ public class RetryingExecutionStrategyTests
     {
         var builder = new DbContextOptionsBuilder().UseAuroraDsql(TestEndpoints.Endpoint, o => o.Credentials(TestEndpoints.Credentials));
         builder.UseNpgsql(n => n.EnableRetryOnFailure()); // what EnrichNpgsqlDbContext<T>() adds unless DisableRetry is set
+
+        // EF validates options when it builds their service provider (here, in the constructor). When an earlier context
+        // with the same service-provider options built it, creating the strategy is refused instead: both are covered.
+        var ex = Assert.Throws<InvalidOperationException>(() =>
+        {
+            using var context = new DbContext(builder.Options);
+            context.Database.CreateExecutionStrategy();
+        });
+        Assert.Contains("NpgsqlRetryingExecutionStrategy replaced DsqlRetryingExecutionStrategy", ex.Message);
+    }
+
+    [Fact]
+    public void A_retrying_strategy_is_refused_when_the_strategy_is_created_even_if_options_validation_was_skipped()
+    {
+        // The guard behind the options check: a factory that cannot be asked without a context (the check skips it).
+        var builder = new DbContextOptionsBuilder().UseAuroraDsql(TestEndpoints.Endpoint, o => o.Credentials(TestEndpoints.Credentials));
+        builder.UseNpgsql(n => n.ExecutionStrategy(d => new NpgsqlRetryingExecutionStrategy(d.CurrentContext.Context, 3)));
         using var context = new DbContext(builder.Options);
 
-        Assert.Throws<InvalidOperationException>(() => context.Database.CreateExecutionStrategy());
+        var ex = Assert.Throws<InvalidOperationException>(() => context.Database.CreateExecutionStrategy());
+        Assert.Contains("NpgsqlRetryingExecutionStrategy replaced DsqlRetryingExecutionStrategy", ex.Message);
     }
 
     [Fact]

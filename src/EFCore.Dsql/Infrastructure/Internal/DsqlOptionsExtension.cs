@@ -2,6 +2,7 @@ using System.Text;
 using Amazon.Extensions.NETCore.Setup;
 using Amazon.Runtime;
 using Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
+using Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 
 namespace Microsoft.EntityFrameworkCore.Dsql.Infrastructure.Internal;
@@ -234,6 +235,13 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
             if (npgsql.UserRangeDefinitions.Count > 0)
             {
                 throw new InvalidOperationException(DsqlStrings.RangeMappingNotSupported);
+            }
+
+            // Refused here, once, before any context runs: not on every strategy creation (pool returns, health checks).
+            if (npgsql.ExecutionStrategyFactory is { } strategyFactory
+                && DsqlExecutionStrategyFactory.ForeignRetryingStrategyName(strategyFactory, options) is { } foreign)
+            {
+                throw new InvalidOperationException(DsqlStrings.ForeignRetryingStrategy(foreign));
             }
         }
     }
