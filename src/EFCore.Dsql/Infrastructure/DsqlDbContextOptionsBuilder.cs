@@ -55,8 +55,11 @@ public class DsqlDbContextOptionsBuilder
     /// Takes what the connection string leaves open from the AWS SDK's options (<c>builder.Configuration.GetAWSOptions()</c>):
     /// the region of a cluster ID (an endpoint's own region always wins), and the credentials, else the profile. Without
     /// this call, an <see cref="AWSOptions"/> registered in the application's services
-    /// (<c>services.AddDefaultAWSOptions(...)</c>) is used the same way. <see cref="Region"/>, <see cref="Profile"/> and
-    /// <see cref="Credentials"/> win over it.
+    /// (<c>services.AddDefaultAWSOptions(...)</c>) gives the credentials, else the profile; it gives the region only to a
+    /// <c>Name=ConnectionStrings:…</c> connection string, which is read when the first connection is made. Any other
+    /// endpoint is checked when <c>UseAuroraDsql</c> runs, before the application's services exist, so a host that names no
+    /// region (a CNAME, an IP, <c>localhost</c>) needs <c>Region=</c> in the string, <see cref="Region"/>, this method, or
+    /// <c>AWS_REGION</c>. <see cref="Region"/>, <see cref="Profile"/> and <see cref="Credentials"/> win over it.
     /// </summary>
     /// <param name="awsOptions">The AWS SDK's options.</param>
     public virtual DsqlDbContextOptionsBuilder AwsOptions(AWSOptions awsOptions)
