@@ -54,15 +54,20 @@ internal static class BackendSchema
             object_name text,
             start_time timestamptz NOT NULL DEFAULT now(),
             update_time timestamptz NOT NULL DEFAULT now());
+        CREATE INDEX IF NOT EXISTS jobs_pending ON dsql_local.jobs (job_id) WHERE status IN ('submitted', 'processing');
 
         CREATE OR REPLACE VIEW sys.jobs AS
             SELECT job_id, status, details, job_type, class_id, object_id, object_name, start_time, update_time FROM dsql_local.jobs;
         GRANT SELECT ON sys.jobs TO PUBLIC;
 
         -- DSQL job IDs: 26 characters of lower-case base32.
-        CREATE OR REPLACE FUNCTION dsql_local.new_job_id() RETURNS text LANGUAGE sql VOLATILE AS $f$
-            SELECT string_agg(substr('abcdefghijklmnopqrstuvwxyz234567', 1 + floor(random() * 32)::int, 1), '')
-            FROM generate_series(1, 26)
+        -- plpgsql rather than sql here and below for what runs on every index job: a sql function with a SET clause or
+        -- called from plpgsql is parsed and planned again on every call.
+        CREATE OR REPLACE FUNCTION dsql_local.new_job_id() RETURNS text LANGUAGE plpgsql VOLATILE AS $f$
+        BEGIN
+            RETURN (SELECT string_agg(substr('abcdefghijklmnopqrstuvwxyz234567', 1 + floor(random() * 32)::int, 1), '')
+                    FROM generate_series(1, 26));
+        END
         $f$;
 
         CREATE OR REPLACE FUNCTION dsql_local.version() RETURNS text LANGUAGE sql STABLE AS $f$
@@ -195,10 +200,12 @@ internal static class BackendSchema
 
         -- Records a job (as the service role: dsql_local.jobs is not writable by clients).
         CREATE OR REPLACE FUNCTION dsql_local.record_job(id text, status text, details text, job_type text, idx oid) RETURNS void
-        LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+        BEGIN
             INSERT INTO dsql_local.jobs (job_id, status, details, job_type, class_id, object_id, object_name)
             VALUES (id, status, details, job_type, CASE WHEN idx IS NOT NULL THEN 'pg_class'::regclass END, idx,
-                    (SELECT relname FROM pg_class WHERE oid = idx))
+                    (SELECT relname FROM pg_class WHERE oid = idx));
+        END
         $f$;
 
         -- Leaves a just-built index invalid (not usable, as on DSQL) until its job completes; only for the caller's own tables.
@@ -264,9 +271,12 @@ internal static class BackendSchema
             done integer := 0;
             job record;
         BEGIN
+            -- One job by its key (sys.wait_for_job) or the pending ones through their partial index (the job loop): the
+            -- table keeps every job ever run, and a plan that scans it would slow every wait as jobs accumulate.
             FOR job IN SELECT * FROM dsql_local.jobs j
-                       WHERE status IN ('submitted', 'processing') AND (only_job IS NULL OR job_id = only_job)
-                         AND start_time <= now() - older_than
+                       WHERE j.job_id = ANY (CASE WHEN only_job IS NOT NULL THEN ARRAY[only_job]
+                                                  ELSE ARRAY(SELECT p.job_id FROM dsql_local.jobs p WHERE p.status IN ('submitted', 'processing')) END)
+                         AND status IN ('submitted', 'processing') AND start_time <= now() - older_than
                          -- A job held by the test hook above completes only through sys.wait_for_job.
                          AND (only_job IS NOT NULL OR NOT EXISTS (SELECT FROM dsql_local.job_wait_delays d WHERE d.object_name = j.object_name))
                        FOR UPDATE SKIP LOCKED LOOP

@@ -59,61 +59,71 @@ internal static class QuotaSchema
         END
         $f$;
 
-        -- A numeric column declared without precision gets DSQL's default, numeric(18,6): set on the catalog of the columns
-        -- this transaction created (CREATE TABLE, ALTER TABLE ADD COLUMN), which hold no stored values yet.
-        CREATE OR REPLACE FUNCTION dsql_local.apply_numeric_default(rel oid) RETURNS void
-        LANGUAGE sql SET search_path = pg_catalog AS $f$
-            UPDATE pg_attribute SET atttypmod = (({{DefaultNumericPrecision}} << 16) | {{DefaultNumericScale}}) + 4
-            WHERE attrelid = rel AND attnum > 0 AND NOT attisdropped AND atttypid = 'numeric'::regtype AND atttypmod = -1
-              AND xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text
-        $f$;
-
-        CREATE OR REPLACE FUNCTION dsql_local.check_database_quotas(tag text) RETURNS void
-        LANGUAGE plpgsql SET search_path = pg_catalog AS $f$
-        BEGIN
-            IF tag = 'CREATE SCHEMA' AND (SELECT count(*) FROM pg_namespace WHERE {{UserNamespaces}}) > {{MaxSchemas}} THEN
-                RAISE EXCEPTION 'more than {{MaxSchemas}} schemas not allowed' USING ERRCODE = '54000';
-            END IF;
-            IF tag IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')
-               AND (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND {{UserNamespaces}}) > {{MaxTables}} THEN
-                RAISE EXCEPTION 'creating more than {{MaxTables}} tables not allowed' USING ERRCODE = '54000';
-            END IF;
-            IF tag IN ('CREATE VIEW', 'CREATE MATERIALIZED VIEW')
-               AND (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND {{UserNamespaces}}) > {{MaxViews}} THEN
-                RAISE EXCEPTION 'creating more than {{MaxViews}} views not allowed' USING ERRCODE = '54000';
-            END IF;
-            IF tag IN ('CREATE SEQUENCE', 'CREATE TABLE', 'ALTER TABLE')
-               AND (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND {{UserNamespaces}}) > {{MaxSequences}} THEN
-                RAISE EXCEPTION 'creating more than {{MaxSequences}} sequences is not allowed' USING ERRCODE = '54000';
-            END IF;
-        END
-        $f$;
-
-        -- The one DDL event trigger: per table, the numeric default, the table quotas and the write triggers; per view, the
-        -- definition size; then the per-database counts the statement's tag can change.
+        -- The one DDL event trigger, driven by what the statement created or changed (pg_event_trigger_ddl_commands), so each
+        -- check runs only where the statement could have broken it: per table created or altered, the numeric default and
+        -- the write triggers; per table created or altered or given an index, the table quotas; per view, the definition
+        -- size; and the per-database counts only when the statement created an object of a counted kind (an identity or
+        -- serial column's sequence included), all kinds in one catalog pass. CREATE INDEX, or ALTER TABLE without a new
+        -- sequence, counts nothing. All plpgsql, so each query in it is planned once per session rather than per statement.
         CREATE OR REPLACE FUNCTION dsql_local.on_ddl_end() RETURNS event_trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
         DECLARE
             changed record;
+            created text[];
+            tables bigint;
+            views bigint;
+            sequences bigint;
         BEGIN
             FOR changed IN
-                SELECT DISTINCT CASE WHEN c.relkind = 'i' THEN i.indrelid ELSE c.oid END AS rel, CASE WHEN c.relkind = 'i' THEN 'r' ELSE c.relkind END AS kind
+                SELECT coalesce(i.indrelid, c.oid) AS rel, bool_or(c.relkind IN ('v', 'm')) AS view, bool_or(c.relkind IN ('r', 'p')) AS table_itself
                 FROM pg_event_trigger_ddl_commands() d
                 JOIN pg_class c ON c.oid = d.objid
                 LEFT JOIN pg_index i ON i.indexrelid = c.oid
                 WHERE d.classid = 'pg_class'::regclass AND c.relkind IN ('r', 'p', 'i', 'v', 'm')
+                GROUP BY 1
             LOOP
-                IF changed.kind IN ('v', 'm') THEN
+                IF changed.view THEN
                     IF octet_length(pg_get_viewdef(changed.rel)) > {{MaxViewDefinition}} THEN
                         RAISE EXCEPTION 'view definition too large' USING ERRCODE = '54000';
                     END IF;
                 ELSE
-                    PERFORM dsql_local.apply_numeric_default(changed.rel);
+                    IF changed.table_itself THEN
+                        -- Columns and write triggers change only with the table itself (not with an index built on it).
+                        -- A numeric column declared without precision gets DSQL's default, numeric(18,6): set on the catalog
+                        -- of the columns this transaction created (CREATE TABLE, ALTER TABLE ADD COLUMN), which hold no
+                        -- stored values yet.
+                        UPDATE pg_attribute SET atttypmod = (({{DefaultNumericPrecision}} << 16) | {{DefaultNumericScale}}) + 4
+                        WHERE attrelid = changed.rel AND attnum > 0 AND NOT attisdropped AND atttypid = 'numeric'::regtype AND atttypmod = -1
+                          AND xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text;
+                        PERFORM dsql_local.track_written_size(changed.rel);
+                    END IF;
                     PERFORM dsql_local.check_table_quotas(changed.rel);
-                    PERFORM dsql_local.track_written_size(changed.rel);
                 END IF;
             END LOOP;
-            PERFORM dsql_local.check_database_quotas(tg_tag);
+
+            SELECT array_agg(DISTINCT d.object_type) INTO created FROM pg_event_trigger_ddl_commands() d
+            WHERE d.command_tag LIKE 'CREATE %' OR d.command_tag = 'SELECT INTO';
+            IF created IS NULL THEN
+                RETURN;
+            END IF;
+            IF 'schema' = ANY (created) AND (SELECT count(*) FROM pg_namespace WHERE {{UserNamespaces}}) > {{MaxSchemas}} THEN
+                RAISE EXCEPTION 'more than {{MaxSchemas}} schemas not allowed' USING ERRCODE = '54000';
+            END IF;
+            IF created && ARRAY['table', 'view', 'materialized view', 'sequence'] THEN
+                SELECT count(*) FILTER (WHERE c.relkind IN ('r', 'p')), count(*) FILTER (WHERE c.relkind IN ('v', 'm')), count(*) FILTER (WHERE c.relkind = 'S')
+                INTO tables, views, sequences
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {{UserNamespaces}};
+                IF 'table' = ANY (created) AND tables > {{MaxTables}} THEN
+                    RAISE EXCEPTION 'creating more than {{MaxTables}} tables not allowed' USING ERRCODE = '54000';
+                END IF;
+                IF created && ARRAY['view', 'materialized view'] AND views > {{MaxViews}} THEN
+                    RAISE EXCEPTION 'creating more than {{MaxViews}} views not allowed' USING ERRCODE = '54000';
+                END IF;
+                IF 'sequence' = ANY (created) AND sequences > {{MaxSequences}} THEN
+                    RAISE EXCEPTION 'creating more than {{MaxSequences}} sequences is not allowed' USING ERRCODE = '54000';
+                END IF;
+            END IF;
         END
         $f$;
 
@@ -122,6 +132,8 @@ internal static class QuotaSchema
             -- Re-created at each start, so a kept data directory gets the current list of statements.
             DROP EVENT TRIGGER IF EXISTS dsql_local_quotas;
             DROP FUNCTION IF EXISTS dsql_local.on_ddl_quotas();
+            DROP FUNCTION IF EXISTS dsql_local.check_database_quotas(text);
+            DROP FUNCTION IF EXISTS dsql_local.apply_numeric_default(oid);
             DROP EVENT TRIGGER IF EXISTS dsql_local_ddl;
             CREATE EVENT TRIGGER dsql_local_ddl ON ddl_command_end
                 WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE', 'CREATE INDEX', 'CREATE SCHEMA', 'CREATE VIEW',
