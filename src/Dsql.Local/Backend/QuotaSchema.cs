@@ -44,65 +44,62 @@ internal static class QuotaSchema
     public static readonly string Sql = $$"""
         CREATE SCHEMA IF NOT EXISTS dsql_local;
 
-        CREATE OR REPLACE FUNCTION dsql_local.check_table_quotas(rel oid) RETURNS void
-        LANGUAGE plpgsql SET search_path = pg_catalog AS $f$
-        BEGIN
-            IF (SELECT count(*) FROM pg_attribute WHERE attrelid = rel AND attnum > 0 AND NOT attisdropped) > {{MaxColumns}} THEN
-                RAISE EXCEPTION 'tables can have at most {{MaxColumns}} columns' USING ERRCODE = '54011';
-            END IF;
-            IF EXISTS (SELECT FROM pg_index WHERE indrelid = rel AND indnkeyatts > {{MaxKeyColumns}}) THEN
-                RAISE EXCEPTION 'more than {{MaxKeyColumns}} column keys in an index are not supported' USING ERRCODE = '54011';
-            END IF;
-            IF (SELECT count(*) FROM pg_index WHERE indrelid = rel AND NOT indisprimary) > {{MaxIndexes}} THEN
-                RAISE EXCEPTION 'more than {{MaxIndexes}} indexes per table are not allowed' USING ERRCODE = '54000';
-            END IF;
-        END
-        $f$;
-
-        -- The one DDL event trigger, driven by what the statement created or changed (pg_event_trigger_ddl_commands), so each
-        -- check runs only where the statement could have broken it: per table created or altered, the numeric default and
-        -- the write triggers; per table created or altered or given an index, the table quotas; per view, the definition
-        -- size; and the per-database counts only when the statement created an object of a counted kind (an identity or
-        -- serial column's sequence included), all kinds in one catalog pass. CREATE INDEX, or ALTER TABLE without a new
-        -- sequence, counts nothing. All plpgsql, so each query in it is planned once per session rather than per statement.
+        -- The one DDL event trigger, driven by what the statement created or changed (pg_event_trigger_ddl_commands, read
+        -- once), so each check runs only where the statement could have broken it: per table created or altered, the
+        -- numeric default and the write triggers; per table created, altered or given an index, the table quotas; per view,
+        -- the definition size; and the per-database counts only when the statement created an object of a counted kind
+        -- (an identity or serial column's sequence included), all kinds in one catalog pass. CREATE INDEX, or ALTER TABLE
+        -- without a new sequence, counts nothing. The statement's relations are looked up by oid (an index scan: joined to
+        -- the set-returning function, pg_class would be scanned whole on every DDL statement), and everything is plpgsql
+        -- in one function, so each query is planned once per session.
         CREATE OR REPLACE FUNCTION dsql_local.on_ddl_end() RETURNS event_trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
         DECLARE
             changed record;
             created text[];
+            relations oid[];
             tables bigint;
             views bigint;
             sequences bigint;
         BEGIN
+            SELECT array_agg(DISTINCT d.object_type) FILTER (WHERE d.command_tag LIKE 'CREATE %' OR d.command_tag = 'SELECT INTO'),
+                   array_agg(DISTINCT d.objid) FILTER (WHERE d.classid = 'pg_class'::regclass)
+            INTO created, relations
+            FROM pg_event_trigger_ddl_commands() d;
+
             FOR changed IN
                 SELECT coalesce(i.indrelid, c.oid) AS rel, bool_or(c.relkind IN ('v', 'm')) AS view, bool_or(c.relkind IN ('r', 'p')) AS table_itself
-                FROM pg_event_trigger_ddl_commands() d
-                JOIN pg_class c ON c.oid = d.objid
+                FROM pg_class c
                 LEFT JOIN pg_index i ON i.indexrelid = c.oid
-                WHERE d.classid = 'pg_class'::regclass AND c.relkind IN ('r', 'p', 'i', 'v', 'm')
+                WHERE c.oid = ANY (relations) AND c.relkind IN ('r', 'p', 'i', 'v', 'm')
                 GROUP BY 1
             LOOP
                 IF changed.view THEN
                     IF octet_length(pg_get_viewdef(changed.rel)) > {{MaxViewDefinition}} THEN
                         RAISE EXCEPTION 'view definition too large' USING ERRCODE = '54000';
                     END IF;
-                ELSE
-                    IF changed.table_itself THEN
-                        -- Columns and write triggers change only with the table itself (not with an index built on it).
-                        -- A numeric column declared without precision gets DSQL's default, numeric(18,6): set on the catalog
-                        -- of the columns this transaction created (CREATE TABLE, ALTER TABLE ADD COLUMN), which hold no
-                        -- stored values yet.
-                        UPDATE pg_attribute SET atttypmod = (({{DefaultNumericPrecision}} << 16) | {{DefaultNumericScale}}) + 4
-                        WHERE attrelid = changed.rel AND attnum > 0 AND NOT attisdropped AND atttypid = 'numeric'::regtype AND atttypmod = -1
-                          AND xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text;
-                        PERFORM dsql_local.track_written_size(changed.rel);
+                    CONTINUE;
+                END IF;
+                IF changed.table_itself THEN
+                    -- Columns and write triggers change only with the table itself (not with an index built on it).
+                    -- A numeric column declared without precision gets DSQL's default, numeric(18,6): set on the catalog of
+                    -- the columns this transaction created (CREATE TABLE, ALTER TABLE ADD COLUMN), which hold no stored values yet.
+                    UPDATE pg_attribute SET atttypmod = (({{DefaultNumericPrecision}} << 16) | {{DefaultNumericScale}}) + 4
+                    WHERE attrelid = changed.rel AND attnum > 0 AND NOT attisdropped AND atttypid = 'numeric'::regtype AND atttypmod = -1
+                      AND xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text;
+                    PERFORM dsql_local.track_written_size(changed.rel);
+                    IF (SELECT count(*) FROM pg_attribute WHERE attrelid = changed.rel AND attnum > 0 AND NOT attisdropped) > {{MaxColumns}} THEN
+                        RAISE EXCEPTION 'tables can have at most {{MaxColumns}} columns' USING ERRCODE = '54011';
                     END IF;
-                    PERFORM dsql_local.check_table_quotas(changed.rel);
+                END IF;
+                IF EXISTS (SELECT FROM pg_index WHERE indrelid = changed.rel AND indnkeyatts > {{MaxKeyColumns}}) THEN
+                    RAISE EXCEPTION 'more than {{MaxKeyColumns}} column keys in an index are not supported' USING ERRCODE = '54011';
+                END IF;
+                IF (SELECT count(*) FROM pg_index WHERE indrelid = changed.rel AND NOT indisprimary) > {{MaxIndexes}} THEN
+                    RAISE EXCEPTION 'more than {{MaxIndexes}} indexes per table are not allowed' USING ERRCODE = '54000';
                 END IF;
             END LOOP;
 
-            SELECT array_agg(DISTINCT d.object_type) INTO created FROM pg_event_trigger_ddl_commands() d
-            WHERE d.command_tag LIKE 'CREATE %' OR d.command_tag = 'SELECT INTO';
             IF created IS NULL THEN
                 RETURN;
             END IF;
@@ -134,6 +131,7 @@ internal static class QuotaSchema
             DROP FUNCTION IF EXISTS dsql_local.on_ddl_quotas();
             DROP FUNCTION IF EXISTS dsql_local.check_database_quotas(text);
             DROP FUNCTION IF EXISTS dsql_local.apply_numeric_default(oid);
+            DROP FUNCTION IF EXISTS dsql_local.check_table_quotas(oid);
             DROP EVENT TRIGGER IF EXISTS dsql_local_ddl;
             CREATE EVENT TRIGGER dsql_local_ddl ON ddl_command_end
                 WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE', 'CREATE INDEX', 'CREATE SCHEMA', 'CREATE VIEW',
