@@ -222,8 +222,9 @@ internal static class BackendSchema
 
         -- CREATE INDEX ASYNC: builds the index in the caller's transaction with the caller's privileges, leaves it invalid
         -- until its job completes, and answers the job ID.
+        -- Generic plans here and in sys.wait_for_job, as in the DDL event trigger (QuotaSchema): planned once per session.
         CREATE OR REPLACE FUNCTION dsql_local.create_index_async(ddl text, tbl text) RETURNS text
-        LANGUAGE plpgsql AS $f$
+        LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $f$
         DECLARE
             before oid[];
             idx oid;
@@ -293,7 +294,8 @@ internal static class BackendSchema
         END
         $f$;
 
-        CREATE OR REPLACE PROCEDURE sys.wait_for_job(job_id text) LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+        CREATE OR REPLACE PROCEDURE sys.wait_for_job(job_id text) LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog
+        SET plan_cache_mode = force_generic_plan AS $f$
         DECLARE
             hold interval;
         BEGIN

@@ -51,9 +51,10 @@ internal static class QuotaSchema
         -- (an identity or serial column's sequence included), all kinds in one catalog pass. CREATE INDEX, or ALTER TABLE
         -- without a new sequence, counts nothing. The statement's relations are looked up by oid (an index scan: joined to
         -- the set-returning function, pg_class would be scanned whole on every DDL statement), and everything is plpgsql
-        -- in one function, so each query is planned once per session.
+        -- in one function with generic plans, so each query is planned once per session (plpgsql's default re-plans a
+        -- query with parameters on every call when its custom plans look cheaper, as these catalog lookups do).
         CREATE OR REPLACE FUNCTION dsql_local.on_ddl_end() RETURNS event_trigger
-        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog SET plan_cache_mode = force_generic_plan AS $f$
         DECLARE
             changed record;
             created text[];
