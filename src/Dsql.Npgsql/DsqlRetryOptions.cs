@@ -18,8 +18,8 @@ public sealed record DsqlRetryOptions
     /// <summary>The default time budget: 60 seconds from the start of the first attempt.</summary>
     public static readonly TimeSpan DefaultMaxRetryDuration = TimeSpan.FromSeconds(60);
 
-    /// <summary>The default base delay: 1 ms (the first retry waits up to 1 ms, the next up to 2 ms, and so on).</summary>
-    public static readonly TimeSpan DefaultBaseDelay = TimeSpan.FromMilliseconds(1);
+    /// <summary>The default base delay: 5 ms (the first retry waits up to 5 ms, the next up to 10 ms, and so on).</summary>
+    public static readonly TimeSpan DefaultBaseDelay = TimeSpan.FromMilliseconds(5);
 
     /// <summary>The default cap on a single delay: 100 ms.</summary>
     public static readonly TimeSpan DefaultMaxDelay = TimeSpan.FromMilliseconds(100);

@@ -50,7 +50,7 @@ public class DsqlRetryingExecutionStrategy : ExecutionStrategy
     /// <summary>The default time budget: no retry starts 60 seconds after the first attempt began.</summary>
     public static readonly TimeSpan DefaultMaxRetryDuration = DsqlRetryOptions.DefaultMaxRetryDuration;
 
-    /// <summary>The default base delay: 1 ms (the first retry waits between 0 and 1 ms, the next up to 2 ms, and so on).</summary>
+    /// <summary>The default base delay: 5 ms (the first retry waits between 0 and 5 ms, the next up to 10 ms, and so on).</summary>
     public static readonly TimeSpan DefaultBaseDelay = DsqlRetryOptions.DefaultBaseDelay;
 
     /// <summary>The default cap on a single delay: 100 ms.</summary>

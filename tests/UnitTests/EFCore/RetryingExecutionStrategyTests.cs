@@ -148,13 +148,13 @@ public class RetryingExecutionStrategyTests
     }
 
     [Fact]
-    public void Default_budget_is_sixty_seconds_or_two_hundred_retries_with_full_jitter_from_1_ms_to_100_ms()
+    public void Default_budget_is_sixty_seconds_or_two_hundred_retries_with_full_jitter_from_5_ms_to_100_ms()
     {
         using var context = new DbContext(TestEndpoints.Options());
 
         var strategy = Assert.IsType<DsqlRetryingExecutionStrategy>(context.Database.CreateExecutionStrategy());
         Assert.Equal((TimeSpan.FromSeconds(60), 200), (strategy.MaxRetryDuration, strategy.MaxRetryCount));
-        Assert.Equal((TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(100)), (strategy.BaseDelay, strategy.MaxRetryDelay));
+        Assert.Equal((TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(100)), (strategy.BaseDelay, strategy.MaxRetryDelay));
     }
 
     [Fact]
