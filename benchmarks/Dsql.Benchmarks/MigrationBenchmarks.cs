@@ -14,7 +14,7 @@ namespace Dsql.Benchmarks;
 ///     migrator on the Dsql.Local emulator (IAM auth, TLS, one statement per transaction, index jobs waited for) against
 ///     plain <c>UseNpgsql</c> on plain PostgreSQL, and the DSQL migrator without waiting for index jobs.
 /// </summary>
-[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 5, invocationCount: 1)]
+[SimpleJob(launchCount: 1, warmupCount: 12, iterationCount: 15, invocationCount: 1)]
 [MemoryDiagnoser]
 public class MigrationBenchmarks
 {
