@@ -1,8 +1,8 @@
-using Npgsql.EntityFrameworkCore.PostgreSQL;
 #pragma warning disable EF1001 // tests reach into EFCore.Dsql and Npgsql internals on purpose
 using System.Net.Sockets;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Dsql.Npgsql.Internal;
+using Npgsql.EntityFrameworkCore.PostgreSQL;
 
 namespace EFCore.Dsql.UnitTests.EFCore;
 

@@ -238,10 +238,9 @@ public class DsqlOptionsExtension : IDbContextOptionsExtension
             }
 
             // Refused here, once, before any context runs: not on every strategy creation (pool returns, health checks).
-            if (npgsql.ExecutionStrategyFactory is { } strategyFactory
-                && DsqlExecutionStrategyFactory.ForeignRetryingStrategyName(strategyFactory, options) is { } foreign)
+            if (npgsql.ExecutionStrategyFactory is { } strategyFactory)
             {
-                throw new InvalidOperationException(DsqlStrings.ForeignRetryingStrategy(foreign));
+                DsqlExecutionStrategyFactory.GuardWithoutContext(strategyFactory, options);
             }
         }
     }

@@ -8,7 +8,7 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Storage.Internal;
 /// <c>ExecutionStrategy(...)</c> still wins, as in every EF provider, unless it is another <em>retrying</em> strategy:
 /// Npgsql's <c>EnableRetryOnFailure()</c> (also what Aspire's <c>EnrichNpgsqlDbContext</c> adds) backs off in seconds,
 /// does not know DSQL's OCC codes and retries a lost COMMIT blindly, so it is refused with the fix in the message: when
-/// the options are validated (<see cref="ForeignRetryingStrategyName"/>), and, for a factory that cannot be asked without a
+/// the options are validated (<see cref="GuardWithoutContext"/>), and, for a factory that cannot be asked without a
 /// context, when the strategy is created.
 /// </summary>
 /// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice. Scoped.</remarks>
@@ -30,16 +30,14 @@ public class DsqlExecutionStrategyFactory(ExecutionStrategyDependencies dependen
             : strategy;
 
     /// <summary>
-    /// The type name of the strategy <paramref name="strategyFactory"/> makes when it is a retrying strategy other than
-    /// <see cref="DsqlRetryingExecutionStrategy"/>; otherwise <see langword="null"/>. Asked while the options are validated,
+    /// <see cref="Guard"/> for the strategy <paramref name="strategyFactory"/> makes, asked while the options are validated,
     /// without a context: strategy constructors only keep their dependencies, and a factory that needs the context (and
     /// throws) is left to the check in <see cref="Create"/>.
     /// </summary>
     /// <param name="strategyFactory">The factory set with <c>ExecutionStrategy(...)</c> or <c>EnableRetryOnFailure()</c>.</param>
     /// <param name="options">The options being validated.</param>
-    /// <returns>The strategy's type name, or <see langword="null"/>.</returns>
-    internal static string? ForeignRetryingStrategyName(
-        Func<ExecutionStrategyDependencies, IExecutionStrategy> strategyFactory, IDbContextOptions options)
+    /// <exception cref="InvalidOperationException">Another retrying strategy replaced the DSQL one.</exception>
+    internal static void GuardWithoutContext(Func<ExecutionStrategyDependencies, IExecutionStrategy> strategyFactory, IDbContextOptions options)
     {
         IExecutionStrategy strategy;
         try
@@ -48,10 +46,10 @@ public class DsqlExecutionStrategyFactory(ExecutionStrategyDependencies dependen
         }
         catch (Exception)
         {
-            return null;
+            return;
         }
 
-        return strategy is { RetriesOnFailure: true } and not DsqlRetryingExecutionStrategy ? strategy.GetType().Name : null;
+        Guard(strategy);
     }
 
     /// <inheritdoc />
