@@ -39,6 +39,9 @@ internal static class QuotaSchema
     /// <inheritdoc cref="DefaultNumericPrecision"/>
     public const int DefaultNumericScale = 6;
 
+    // PostgreSQL's FirstNormalObjectId: every object created after initdb has an oid at least this.
+    private const int FirstUserOid = 16384;
+
     private const string UserNamespaces = "nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', 'dsql_local', 'sys')";
 
     public static readonly string Sql = $$"""
@@ -52,9 +55,11 @@ internal static class QuotaSchema
         -- without a new sequence, counts nothing. The statement's relations are looked up by oid (an index scan: joined to
         -- the set-returning function, pg_class would be scanned whole on every DDL statement), and everything is plpgsql
         -- in one function with generic plans, so each query is planned once per session (plpgsql's default re-plans a
-        -- query with parameters on every call when its custom plans look cheaper, as these catalog lookups do).
+        -- query with parameters on every call when its custom plans look cheaper, as these catalog lookups do). No sequential
+        -- scans (see dsql_local.create_index_async): the per-database counts walk pg_class's oid index from the first user oid,
+        -- so they read the user's relations, not the whole catalog with every dead row version DDL left in it.
         CREATE OR REPLACE FUNCTION dsql_local.on_ddl_end() RETURNS event_trigger
-        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog SET plan_cache_mode = force_generic_plan AS $f$
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $f$
         DECLARE
             changed record;
             created text[];
@@ -111,7 +116,7 @@ internal static class QuotaSchema
                 SELECT count(*) FILTER (WHERE c.relkind IN ('r', 'p')), count(*) FILTER (WHERE c.relkind IN ('v', 'm')), count(*) FILTER (WHERE c.relkind = 'S')
                 INTO tables, views, sequences
                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {{UserNamespaces}};
+                WHERE c.oid >= {{FirstUserOid}} AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {{UserNamespaces}};
                 IF 'table' = ANY (created) AND tables > {{MaxTables}} THEN
                     RAISE EXCEPTION 'creating more than {{MaxTables}} tables not allowed' USING ERRCODE = '54000';
                 END IF;
