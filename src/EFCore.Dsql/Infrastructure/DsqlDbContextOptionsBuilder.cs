@@ -149,8 +149,10 @@ public class DsqlDbContextOptionsBuilder
 
     /// <summary>
     /// Whether migrations wait (<c>CALL sys.wait_for_job</c>) for each asynchronous index build and constraint
-    /// validation before the next statement, so no later migration finds an index that is not valid yet. On by default;
-    /// turn it off only when something else waits for the jobs.
+    /// validation before any statement that could depend on it and before the migration's history row, so no later
+    /// migration finds an index that is not valid yet. Builds started by consecutive steps that only create (tables,
+    /// schemas, sequences, indexes) run side by side and are waited for together, in one round trip. On by default; turn
+    /// it off only when something else waits for the jobs.
     /// </summary>
     /// <param name="wait">Whether to wait.</param>
     public virtual DsqlDbContextOptionsBuilder WaitForMigrationJobs(bool wait = true)

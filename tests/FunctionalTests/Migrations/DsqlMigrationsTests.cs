@@ -91,6 +91,61 @@ public sealed class DsqlMigrationsTests(DsqlLocalFixture fixture) : IAsyncLifeti
         Assert.Equal(2, await ShopDatabase.InvalidIndexCountAsync(fixture));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Index_builds_of_consecutive_creating_steps_run_side_by_side_and_are_all_complete_before_the_history_row(bool async)
+    {
+        await fixture.ExecuteOnBackendAsync($"DROP SCHEMA IF EXISTS {CatalogContext.Schema} CASCADE");
+        var log = new StatementLog();
+        var historyProbe = new InvalidIndexesAtHistoryInsert(fixture.BackendConnectionString, CatalogContext.Schema);
+        await using (var context = CatalogContext.Create(fixture.DataSource, log, historyProbe))
+        {
+            if (async)
+            {
+                await context.Database.MigrateAsync();
+            }
+            else
+            {
+                context.Database.Migrate();
+            }
+        }
+
+        // Each table and index is created right after the one before, no wait in between; the three waits then go to DSQL in
+        // one pipelined round trip (not through EF's command pipeline, so not in this log), before the history row.
+        var expected = CatalogContext.Tables
+            .SelectMany(t => new[] { $"CREATE TABLE {CatalogContext.Schema}.\"{t}\" ", $"CREATE UNIQUE INDEX ASYNC \"IX_{t}_Name\" " })
+            .ToList();
+        Assert.Equal(expected.Count, log.MigrationDdl.Count);
+        Assert.All(expected.Zip(log.MigrationDdl), step => Assert.StartsWith(step.First, step.Second, StringComparison.Ordinal));
+        Assert.DoesNotContain(log.Statements, s => s.StartsWith("CALL sys.wait_for_job", StringComparison.Ordinal));
+        Assert.Equal([0L], historyProbe.InvalidIndexCounts);
+        Assert.Equal(3L, await ShopDatabase.BackendScalarAsync<long>(fixture, $"""
+            SELECT count(*) FROM sys.jobs j JOIN pg_index i ON i.indexrelid = j.object_id
+            WHERE j.status = 'completed' AND i.indisvalid AND j.object_id::regclass::text LIKE '{CatalogContext.Schema}.%'
+            """));
+    }
+
+    [Fact]
+    public async Task An_execution_strategy_retry_still_waits_for_the_index_builds_the_failed_attempt_started()
+    {
+        await fixture.ExecuteOnBackendAsync($"DROP SCHEMA IF EXISTS {CatalogContext.Schema} CASCADE");
+        var conflict = new ConflictOnceAfterStatementInterceptor($"CREATE TABLE {CatalogContext.Schema}.\"Shelves\"");
+        var historyProbe = new InvalidIndexesAtHistoryInsert(fixture.BackendConnectionString, CatalogContext.Schema);
+        await using (var context = CatalogContext.Create(fixture.DataSource, retryOnFailure: true, conflict, historyProbe))
+        {
+            await context.Database.MigrateAsync();
+        }
+
+        // The retry starts after the Brands index build, which the failed attempt started and had not waited for yet.
+        Assert.True(conflict.Thrown);
+        Assert.Equal([0L], historyProbe.InvalidIndexCounts);
+        Assert.Equal(0L, await ShopDatabase.BackendScalarAsync<long>(fixture, $"""
+            SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE c.relnamespace = '{CatalogContext.Schema}'::regnamespace AND NOT i.indisvalid
+            """));
+    }
+
     [Fact]
     public async Task Resumes_a_migration_that_failed_after_a_statement_committed()
     {

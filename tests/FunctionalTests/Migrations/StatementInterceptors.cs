@@ -138,3 +138,45 @@ internal sealed class LeaseTakenOverAfterStatementInterceptor(string backendConn
         return result;
     }
 }
+
+/// <summary>
+///     Counts the invalid indexes of <paramref name="schema" /> (builds not yet complete) on the backend each time, and just
+///     before, the migrator writes a history row.
+/// </summary>
+internal sealed class InvalidIndexesAtHistoryInsert(string backendConnectionString, string schema) : DbCommandInterceptor
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<long> _counts = new();
+
+    public IReadOnlyList<long> InvalidIndexCounts => [.. _counts];
+
+    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
+    {
+        if (IsHistoryInsert(command))
+        {
+            _counts.Enqueue(CountAsync().GetAwaiter().GetResult());
+        }
+
+        return result;
+    }
+
+    public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    {
+        if (IsHistoryInsert(command))
+        {
+            _counts.Enqueue(await CountAsync());
+        }
+
+        return result;
+    }
+
+    private static bool IsHistoryInsert(DbCommand command)
+        => command.CommandText.Contains("INSERT INTO", StringComparison.Ordinal)
+            && command.CommandText.Contains("__EFMigrationsHistory", StringComparison.Ordinal);
+
+    private Task<long> CountAsync()
+        => BackendSql.ScalarAsync<long>(backendConnectionString, $"""
+            SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE c.relnamespace = '{schema}'::regnamespace AND NOT i.indisvalid
+            """);
+}

@@ -70,6 +70,32 @@ public class DsqlMigrationStepsTests
         Assert.False(DsqlMigrationSteps.IsAlreadyApplied(add, Error(PostgresErrorCodes.SyntaxError)));
     }
 
+    [Fact]
+    public void Creating_tables_schemas_sequences_and_indexes_run_while_earlier_index_builds_are_pending_and_everything_else_waits()
+    {
+        var creating = DsqlMigrationsTestContext.Generate(
+            new EnsureSchemaOperation { Name = "s" },
+            new CreateSequenceOperation { Name = "Seq", Schema = "s", ClrType = typeof(long) },
+            new CreateTableOperation
+            {
+                Name = "T", Schema = "s", Columns = { new AddColumnOperation { Name = "Id", Table = "T", Schema = "s", ClrType = typeof(long), ColumnType = "bigint" } },
+                PrimaryKey = new AddPrimaryKeyOperation { Name = "PK_T", Table = "T", Schema = "s", Columns = ["Id"] }
+            },
+            new CreateIndexOperation { Name = "IX_T_Id", Table = "T", Schema = "s", Columns = ["Id"], IsUnique = true });
+        var waiting = DsqlMigrationsTestContext.Generate(
+            new AddColumnOperation { Name = "Note", Table = "T", Schema = "s", ClrType = typeof(string), ColumnType = "text", IsNullable = true },
+            new DropIndexOperation { Name = "IX_T_Id", Table = "T", Schema = "s" },
+            new DropTableOperation { Name = "T", Schema = "s" },
+            new SqlOperation { Sql = "CREATE TABLE s.\"U\" (\"Id\" bigint PRIMARY KEY); CREATE TABLE s.\"V\" (\"Id\" bigint PRIMARY KEY)", SuppressTransaction = true },
+            new InsertDataOperation { Table = "T", Schema = "s", Columns = ["Id"], ColumnTypes = ["bigint"], Values = new object?[,] { { 1L } } });
+
+        Assert.Equal(4, creating.Count);
+        Assert.Contains(creating, c => c is DsqlJobMigrationCommand);
+        Assert.All(creating, c => Assert.True(DsqlMigrationSteps.MayRunWhileJobsArePending(c), c.CommandText));
+        Assert.Equal(5, waiting.Count);
+        Assert.All(waiting, c => Assert.False(DsqlMigrationSteps.MayRunWhileJobsArePending(c), c.CommandText));
+    }
+
     private static PostgresException Error(string sqlState)
         => new("simulated", "ERROR", "ERROR", sqlState);
 }

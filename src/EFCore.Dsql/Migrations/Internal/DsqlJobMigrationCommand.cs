@@ -2,6 +2,7 @@ using System.Data.Common;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
 
 namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 
@@ -87,6 +88,110 @@ public sealed class DsqlJobMigrationCommand : MigrationCommand
             .ExecuteScalarAsync(Parameters(connection, null), cancellationToken)
             .ConfigureAwait(false);
         ThrowIfFailed(succeeded);
+    }
+
+    /// <summary>
+    ///     Blocks until every job the <paramref name="commands" /> started ends, in one round trip: one
+    ///     <c>CALL sys.wait_for_job</c> per job, pipelined with a Sync after each (Npgsql's error barriers), so that each runs
+    ///     outside a transaction as DSQL requires. Throws when DSQL reports that a job failed.
+    /// </summary>
+    internal static void WaitForJobs(IReadOnlyList<DsqlJobMigrationCommand> commands, IRelationalConnection connection)
+    {
+        var started = commands.Where(c => c.LastJobId is not null).ToList();
+        if (started.Count <= 1 || connection.DbConnection is not NpgsqlConnection)
+        {
+            // One job, or a connection wrapped by a profiler that Npgsql's batch cannot use: EF's command pipeline, one by one.
+            started.ForEach(c => c.WaitForJob(connection));
+            return;
+        }
+
+        using var batch = WaitBatch(started, connection);
+        var anyFailed = false;
+        using (var reader = batch.ExecuteReader())
+        {
+            do
+            {
+                while (reader.Read())
+                {
+                    anyFailed |= reader.FieldCount > 0 && reader.GetValue(0) is false;
+                }
+            }
+            while (reader.NextResult());
+        }
+
+        if (anyFailed)
+        {
+            using var reader = started[0]._rawSqlCommandBuilder.Build(FailedJobsSql(started))
+                .ExecuteReader(started[0].Parameters(connection, null));
+            ThrowFirstFailed(started, reader.DbDataReader.Read() ? reader.DbDataReader.GetString(0) : null);
+        }
+    }
+
+    /// <summary>The asynchronous twin of <see cref="WaitForJobs" />.</summary>
+    internal static async Task WaitForJobsAsync(
+        IReadOnlyList<DsqlJobMigrationCommand> commands, IRelationalConnection connection, CancellationToken cancellationToken)
+    {
+        var started = commands.Where(c => c.LastJobId is not null).ToList();
+        if (started.Count <= 1 || connection.DbConnection is not NpgsqlConnection)
+        {
+            foreach (var command in started)
+            {
+                await command.WaitForJobAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        await using var batch = WaitBatch(started, connection);
+        var anyFailed = false;
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            do
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    anyFailed |= reader.FieldCount > 0 && reader.GetValue(0) is false;
+                }
+            }
+            while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
+        }
+
+        if (anyFailed)
+        {
+            var failed = await started[0]._rawSqlCommandBuilder.Build(FailedJobsSql(started))
+                .ExecuteScalarAsync(started[0].Parameters(connection, null), cancellationToken).ConfigureAwait(false);
+            ThrowFirstFailed(started, failed as string);
+        }
+    }
+
+    private static NpgsqlBatch WaitBatch(IReadOnlyList<DsqlJobMigrationCommand> started, IRelationalConnection connection)
+    {
+        var batch = new NpgsqlBatch((NpgsqlConnection)connection.DbConnection) { EnableErrorBarriers = true };
+        if (connection.CommandTimeout is { } timeout)
+        {
+            batch.Timeout = timeout;
+        }
+
+        foreach (var command in started)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(WaitSql(command.LastJobId!)));
+        }
+
+        return batch;
+    }
+
+    // A wait answers false without saying which job it was for: sys.jobs does.
+    private static string FailedJobsSql(IReadOnlyList<DsqlJobMigrationCommand> started)
+        => $"SELECT job_id FROM sys.jobs WHERE status = 'failed' AND job_id IN ({string.Join(", ", started.Select(c => $"'{c.LastJobId}'"))}) LIMIT 1";
+
+    private static void ThrowFirstFailed(IReadOnlyList<DsqlJobMigrationCommand> started, string? failedJobId)
+    {
+        started.FirstOrDefault(c => c.LastJobId == failedJobId)?.ThrowIfFailed(false);
+        throw new InvalidOperationException(
+            $"Aurora DSQL reported that one of the jobs {string.Join(", ", started.Select(c => $"'{c.LastJobId}'"))} started by this "
+            + "migration failed. A failed index build leaves an invalid index behind: fix the data (for a unique index, remove the "
+            + "duplicates), drop the invalid index with DROP INDEX, then run the migration again. sys.jobs shows which job failed and why.");
     }
 
     /// <summary>

@@ -13,15 +13,21 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 
 /// <summary>
 ///     Runs migration commands the way Aurora DSQL needs: every DDL command commits on its own, consecutive data commands
-///     share one transaction (never with DDL), index builds and constraint validations are waited for with
-///     <c>sys.wait_for_job</c>, and — when the migrator holds the lease lock — progress is recorded after each commit so that
-///     a migration interrupted half-way (process killed, connection lost) resumes where it stopped.
+///     share one transaction (never with DDL), and index builds and constraint validations are waited for with
+///     <c>sys.wait_for_job</c>. The jobs of a run of steps that only create are waited for together, in one round trip,
+///     before the first step that could depend on them and before the history row, so the builds run side by side. When the
+///     migrator holds the lease lock, progress is recorded around the steps that cannot run twice, so that a migration
+///     interrupted half-way (process killed, connection lost) resumes where it stopped.
 /// </summary>
 /// <remarks>This is an internal API that supports the EFCore.Dsql infrastructure and may change without notice.</remarks>
 public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
 {
     private readonly IExecutionStrategy _executionStrategy;
     private readonly DsqlMigrationsOptions _options;
+
+    // The jobs started and not yet waited for, per migration: kept across the execution strategy's retries, which skip the
+    // steps that started them.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<MigrationExecutionState, List<DsqlJobMigrationCommand>> _pendingJobs = [];
 
     /// <summary>Creates the executor.</summary>
     public DsqlMigrationCommandExecutor(IExecutionStrategy executionStrategy, IDbContextOptions contextOptions)
@@ -92,9 +98,16 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 progress.Recorded = 0;
             }
 
+            var pendingJobs = _pendingJobs.GetOrCreateValue(state);
             for (var i = state.LastCommittedCommandIndex; i < commands.Count; i++)
             {
                 var command = commands[i];
+                if (pendingJobs.Count > 0 && !DsqlMigrationSteps.MayRunWhileJobsArePending(command))
+                {
+                    DsqlJobMigrationCommand.WaitForJobs(pendingJobs, connection);
+                    pendingJobs.Clear();
+                }
+
                 if (state.Transaction is not null && command.TransactionSuppressed)
                 {
                     // DDL never shares a transaction with data: commit the data (and the progress that covers it) first.
@@ -124,7 +137,7 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                     result = command.ExecuteNonQuery(connection);
                     if (command is DsqlJobMigrationCommand job && _options.WaitForJobs)
                     {
-                        job.WaitForJob(connection);
+                        pendingJobs.Add(job);
                     }
                 }
                 catch (PostgresException e) when (progress.IsUncertain(i) && DsqlMigrationSteps.IsAlreadyApplied(command, e))
@@ -145,6 +158,8 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 }
             }
 
+            DsqlJobMigrationCommand.WaitForJobs(pendingJobs, connection);
+            pendingJobs.Clear();
             if (lease is not null)
             {
                 // The migration's last command (its history row) is data: the cleared progress commits with it.
@@ -197,9 +212,16 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 progress.Recorded = 0;
             }
 
+            var pendingJobs = _pendingJobs.GetOrCreateValue(state);
             for (var i = state.LastCommittedCommandIndex; i < commands.Count; i++)
             {
                 var command = commands[i];
+                if (pendingJobs.Count > 0 && !DsqlMigrationSteps.MayRunWhileJobsArePending(command))
+                {
+                    await DsqlJobMigrationCommand.WaitForJobsAsync(pendingJobs, connection, cancellationToken).ConfigureAwait(false);
+                    pendingJobs.Clear();
+                }
+
                 if (state.Transaction is not null && command.TransactionSuppressed)
                 {
                     // DDL never shares a transaction with data: commit the data (and the progress that covers it) first.
@@ -241,7 +263,7 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                     result = await command.ExecuteNonQueryAsync(connection, cancellationToken: cancellationToken).ConfigureAwait(false);
                     if (command is DsqlJobMigrationCommand job && _options.WaitForJobs)
                     {
-                        await job.WaitForJobAsync(connection, cancellationToken).ConfigureAwait(false);
+                        pendingJobs.Add(job);
                     }
                 }
                 catch (PostgresException e) when (progress.IsUncertain(i) && DsqlMigrationSteps.IsAlreadyApplied(command, e))
@@ -265,6 +287,8 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 }
             }
 
+            await DsqlJobMigrationCommand.WaitForJobsAsync(pendingJobs, connection, cancellationToken).ConfigureAwait(false);
+            pendingJobs.Clear();
             if (lease is not null)
             {
                 // The migration's last command (its history row) is data: the cleared progress commits with it.

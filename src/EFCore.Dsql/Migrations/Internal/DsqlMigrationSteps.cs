@@ -55,6 +55,34 @@ internal static class DsqlMigrationSteps
                 && (sql.EndsWith(" DROP DEFAULT;", StringComparison.Ordinal) || sql.Contains(" SET DEFAULT ", StringComparison.Ordinal)));
     }
 
+    private static readonly string[] CreatingPrefixes =
+    [
+        "CREATE TABLE ", "CREATE SCHEMA IF NOT EXISTS ", "CREATE SEQUENCE ", "CREATE INDEX ASYNC ", "CREATE UNIQUE INDEX ASYNC ",
+        "COMMENT ON ",
+    ];
+
+    /// <summary>
+    ///     Whether the step may run while jobs started by earlier steps (index builds, constraint validations) are still
+    ///     running: it only creates a table, schema, sequence or index, starts a job, or sets a comment, so nothing it does
+    ///     depends on those jobs having completed. Any other step waits for them first.
+    /// </summary>
+    public static bool MayRunWhileJobsArePending(MigrationCommand command)
+    {
+        if (command is DsqlJobMigrationCommand)
+        {
+            return true;
+        }
+
+        if (!command.TransactionSuppressed || command is DsqlBackfillMigrationCommand or DsqlHistoryRowCommand)
+        {
+            return false;
+        }
+
+        var sql = command.CommandText.Trim();
+        return !sql.TrimEnd(';').Contains(';', StringComparison.Ordinal)
+            && CreatingPrefixes.Any(p => sql.StartsWith(p, StringComparison.Ordinal));
+    }
+
     /// <summary>
     ///     Whether <paramref name="error" />, answered by a step whose fate is unknown, means that the step had committed:
     ///     "already exists" for a step that creates, "does not exist" for one that drops or renames. A step that failed for

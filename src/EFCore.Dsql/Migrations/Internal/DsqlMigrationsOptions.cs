@@ -17,8 +17,9 @@ public sealed record DsqlMigrationsOptions
     public static DsqlMigrationsOptions Default { get; } = new();
 
     /// <summary>
-    ///     Whether the migrator waits (<c>CALL sys.wait_for_job</c>) for each index build and constraint validation before the
-    ///     next statement, so that no later migration finds an index that is not valid yet. On by default.
+    ///     Whether the migrator waits (<c>CALL sys.wait_for_job</c>) for each index build and constraint validation before any
+    ///     statement that could depend on it and before the history row, so that no later migration finds an index that is
+    ///     not valid yet. On by default.
     /// </summary>
     public bool WaitForJobs { get; init; } = true;
 
