@@ -98,10 +98,10 @@ public sealed class DsqlJobMigrationCommand : MigrationCommand
     internal static void WaitForJobs(IReadOnlyList<DsqlJobMigrationCommand> commands, IRelationalConnection connection)
     {
         var started = commands.Where(c => c.LastJobId is not null).ToList();
-        if (started.Count <= 1 || connection.DbConnection is not NpgsqlConnection)
+        if (started.Count <= 1)
         {
-            // One job, or a connection wrapped by a profiler that Npgsql's batch cannot use: EF's command pipeline, one by one.
-            started.ForEach(c => c.WaitForJob(connection));
+            // One job needs no batch: EF's command pipeline, which logs it.
+            started.SingleOrDefault()?.WaitForJob(connection);
             return;
         }
 
@@ -132,11 +132,11 @@ public sealed class DsqlJobMigrationCommand : MigrationCommand
         IReadOnlyList<DsqlJobMigrationCommand> commands, IRelationalConnection connection, CancellationToken cancellationToken)
     {
         var started = commands.Where(c => c.LastJobId is not null).ToList();
-        if (started.Count <= 1 || connection.DbConnection is not NpgsqlConnection)
+        if (started.Count <= 1)
         {
-            foreach (var command in started)
+            if (started.Count == 1)
             {
-                await command.WaitForJobAsync(connection, cancellationToken).ConfigureAwait(false);
+                await started[0].WaitForJobAsync(connection, cancellationToken).ConfigureAwait(false);
             }
 
             return;
@@ -167,6 +167,7 @@ public sealed class DsqlJobMigrationCommand : MigrationCommand
 
     private static NpgsqlBatch WaitBatch(IReadOnlyList<DsqlJobMigrationCommand> started, IRelationalConnection connection)
     {
+        // UseAuroraDsql's connections always come from an Npgsql data source.
         var batch = new NpgsqlBatch((NpgsqlConnection)connection.DbConnection) { EnableErrorBarriers = true };
         if (connection.CommandTimeout is { } timeout)
         {
