@@ -91,78 +91,81 @@ public sealed class DsqlJobMigrationCommand : MigrationCommand
     }
 
     /// <summary>
-    ///     Blocks until every job the <paramref name="commands" /> started ends, in one round trip: one
-    ///     <c>CALL sys.wait_for_job</c> per job, pipelined with a Sync after each (Npgsql's error barriers), so that each runs
-    ///     outside a transaction as DSQL requires. Throws when DSQL reports that a job failed.
+    ///     Blocks until every job the <paramref name="pending" /> commands started ends, then forgets them. One round trip:
+    ///     one <c>CALL sys.wait_for_job</c> per job, pipelined with a Sync after each (Npgsql's error barriers), so that each
+    ///     runs outside a transaction as DSQL requires. Throws when DSQL reports that a job failed.
     /// </summary>
-    internal static void WaitForJobs(IReadOnlyList<DsqlJobMigrationCommand> commands, IRelationalConnection connection)
+    internal static void WaitForPendingJobs(List<DsqlJobMigrationCommand> pending, IRelationalConnection connection)
     {
-        var started = commands.Where(c => c.LastJobId is not null).ToList();
+        var started = pending.Where(c => c.LastJobId is not null).ToList();
         if (started.Count <= 1)
         {
             // One job needs no batch: EF's command pipeline, which logs it.
             started.SingleOrDefault()?.WaitForJob(connection);
-            return;
         }
-
-        using var batch = WaitBatch(started, connection);
-        var anyFailed = false;
-        using (var reader = batch.ExecuteReader())
+        else
         {
-            do
+            using var batch = WaitBatch(started, connection);
+            var anyFailed = false;
+            using (var reader = batch.ExecuteReader())
             {
-                while (reader.Read())
+                do
                 {
-                    anyFailed |= reader.FieldCount > 0 && reader.GetValue(0) is false;
+                    while (reader.Read())
+                    {
+                        anyFailed |= reader.FieldCount > 0 && reader.GetValue(0) is false;
+                    }
                 }
+                while (reader.NextResult());
             }
-            while (reader.NextResult());
+
+            if (anyFailed)
+            {
+                ThrowFirstFailed(started, started[0]._rawSqlCommandBuilder.Build(FailedJobsSql(started))
+                    .ExecuteScalar(started[0].Parameters(connection, null)) as string);
+            }
         }
 
-        if (anyFailed)
-        {
-            using var reader = started[0]._rawSqlCommandBuilder.Build(FailedJobsSql(started))
-                .ExecuteReader(started[0].Parameters(connection, null));
-            ThrowFirstFailed(started, reader.DbDataReader.Read() ? reader.DbDataReader.GetString(0) : null);
-        }
+        pending.Clear();
     }
 
-    /// <summary>The asynchronous twin of <see cref="WaitForJobs" />.</summary>
-    internal static async Task WaitForJobsAsync(
-        IReadOnlyList<DsqlJobMigrationCommand> commands, IRelationalConnection connection, CancellationToken cancellationToken)
+    /// <summary>The asynchronous twin of <see cref="WaitForPendingJobs" />.</summary>
+    internal static async Task WaitForPendingJobsAsync(
+        List<DsqlJobMigrationCommand> pending, IRelationalConnection connection, CancellationToken cancellationToken)
     {
-        var started = commands.Where(c => c.LastJobId is not null).ToList();
+        var started = pending.Where(c => c.LastJobId is not null).ToList();
         if (started.Count <= 1)
         {
             if (started.Count == 1)
             {
                 await started[0].WaitForJobAsync(connection, cancellationToken).ConfigureAwait(false);
             }
-
-            return;
         }
-
-        await using var batch = WaitBatch(started, connection);
-        var anyFailed = false;
-        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (reader.ConfigureAwait(false))
+        else
         {
-            do
+            await using var batch = WaitBatch(started, connection);
+            var anyFailed = false;
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
             {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                do
                 {
-                    anyFailed |= reader.FieldCount > 0 && reader.GetValue(0) is false;
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        anyFailed |= reader.FieldCount > 0 && reader.GetValue(0) is false;
+                    }
                 }
+                while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
             }
-            while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
+
+            if (anyFailed)
+            {
+                ThrowFirstFailed(started, await started[0]._rawSqlCommandBuilder.Build(FailedJobsSql(started))
+                    .ExecuteScalarAsync(started[0].Parameters(connection, null), cancellationToken).ConfigureAwait(false) as string);
+            }
         }
 
-        if (anyFailed)
-        {
-            var failed = await started[0]._rawSqlCommandBuilder.Build(FailedJobsSql(started))
-                .ExecuteScalarAsync(started[0].Parameters(connection, null), cancellationToken).ConfigureAwait(false);
-            ThrowFirstFailed(started, failed as string);
-        }
+        pending.Clear();
     }
 
     private static NpgsqlBatch WaitBatch(IReadOnlyList<DsqlJobMigrationCommand> started, IRelationalConnection connection)

@@ -104,8 +104,7 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 var command = commands[i];
                 if (pendingJobs.Count > 0 && !DsqlMigrationSteps.MayRunWhileJobsArePending(command))
                 {
-                    DsqlJobMigrationCommand.WaitForJobs(pendingJobs, connection);
-                    pendingJobs.Clear();
+                    DsqlJobMigrationCommand.WaitForPendingJobs(pendingJobs, connection);
                 }
 
                 if (state.Transaction is not null && command.TransactionSuppressed)
@@ -158,8 +157,7 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 }
             }
 
-            DsqlJobMigrationCommand.WaitForJobs(pendingJobs, connection);
-            pendingJobs.Clear();
+            DsqlJobMigrationCommand.WaitForPendingJobs(pendingJobs, connection);
             if (lease is not null)
             {
                 // The migration's last command (its history row) is data: the cleared progress commits with it.
@@ -218,8 +216,7 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 var command = commands[i];
                 if (pendingJobs.Count > 0 && !DsqlMigrationSteps.MayRunWhileJobsArePending(command))
                 {
-                    await DsqlJobMigrationCommand.WaitForJobsAsync(pendingJobs, connection, cancellationToken).ConfigureAwait(false);
-                    pendingJobs.Clear();
+                    await DsqlJobMigrationCommand.WaitForPendingJobsAsync(pendingJobs, connection, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (state.Transaction is not null && command.TransactionSuppressed)
@@ -287,8 +284,7 @@ public class DsqlMigrationCommandExecutor : MigrationCommandExecutor
                 }
             }
 
-            await DsqlJobMigrationCommand.WaitForJobsAsync(pendingJobs, connection, cancellationToken).ConfigureAwait(false);
-            pendingJobs.Clear();
+            await DsqlJobMigrationCommand.WaitForPendingJobsAsync(pendingJobs, connection, cancellationToken).ConfigureAwait(false);
             if (lease is not null)
             {
                 // The migration's last command (its history row) is data: the cleared progress commits with it.

@@ -15,11 +15,14 @@ namespace Microsoft.EntityFrameworkCore.Dsql.Migrations.Internal;
 /// </remarks>
 internal static class DsqlMigrationSteps
 {
-    private static readonly string[] RerunnablePrefixes =
+    // Steps that only create (a table, schema, sequence or index) or set a comment.
+    private static readonly string[] CreatingPrefixes =
     [
         "CREATE TABLE ", "CREATE SCHEMA IF NOT EXISTS ", "CREATE SEQUENCE ", "CREATE INDEX ASYNC ", "CREATE UNIQUE INDEX ASYNC ",
-        "COMMENT ON ", "ALTER TABLE ASYNC ",
+        "COMMENT ON ",
     ];
+
+    private static readonly string[] RerunnablePrefixes = [.. CreatingPrefixes, "ALTER TABLE ASYNC "];
 
     /// <summary>
     ///     Whether running the step again after it committed is harmless: it creates something (and then fails with
@@ -38,13 +41,12 @@ internal static class DsqlMigrationSteps
             return true;
         }
 
-        var sql = command.CommandText.Trim();
-        if (sql.TrimEnd(';').Contains(';', StringComparison.Ordinal))
+        if (SingleStatement(command) is not { } sql)
         {
-            return false; // Possibly more than one statement (only Sql(…) writes that).
+            return false;
         }
 
-        if (RerunnablePrefixes.Any(p => sql.StartsWith(p, StringComparison.Ordinal)))
+        if (StartsWithAny(sql, RerunnablePrefixes))
         {
             return true;
         }
@@ -55,33 +57,25 @@ internal static class DsqlMigrationSteps
                 && (sql.EndsWith(" DROP DEFAULT;", StringComparison.Ordinal) || sql.Contains(" SET DEFAULT ", StringComparison.Ordinal)));
     }
 
-    private static readonly string[] CreatingPrefixes =
-    [
-        "CREATE TABLE ", "CREATE SCHEMA IF NOT EXISTS ", "CREATE SEQUENCE ", "CREATE INDEX ASYNC ", "CREATE UNIQUE INDEX ASYNC ",
-        "COMMENT ON ",
-    ];
-
     /// <summary>
     ///     Whether the step may run while jobs started by earlier steps (index builds, constraint validations) are still
     ///     running: it only creates a table, schema, sequence or index, starts a job, or sets a comment, so nothing it does
     ///     depends on those jobs having completed. Any other step waits for them first.
     /// </summary>
     public static bool MayRunWhileJobsArePending(MigrationCommand command)
+        => command is DsqlJobMigrationCommand
+            || command.TransactionSuppressed && command is not (DsqlBackfillMigrationCommand or DsqlHistoryRowCommand)
+            && SingleStatement(command) is { } sql && StartsWithAny(sql, CreatingPrefixes);
+
+    /// <summary>The step's trimmed text, or <see langword="null" /> when it may hold more than one statement (only <c>Sql(…)</c> writes that).</summary>
+    private static string? SingleStatement(MigrationCommand command)
     {
-        if (command is DsqlJobMigrationCommand)
-        {
-            return true;
-        }
-
-        if (!command.TransactionSuppressed || command is DsqlBackfillMigrationCommand or DsqlHistoryRowCommand)
-        {
-            return false;
-        }
-
         var sql = command.CommandText.Trim();
-        return !sql.TrimEnd(';').Contains(';', StringComparison.Ordinal)
-            && CreatingPrefixes.Any(p => sql.StartsWith(p, StringComparison.Ordinal));
+        return sql.TrimEnd(';').Contains(';', StringComparison.Ordinal) ? null : sql;
     }
+
+    private static bool StartsWithAny(string sql, string[] prefixes)
+        => prefixes.Any(p => sql.StartsWith(p, StringComparison.Ordinal));
 
     /// <summary>
     ///     Whether <paramref name="error" />, answered by a step whose fate is unknown, means that the step had committed:
