@@ -27,7 +27,10 @@ internal static class BackendSchema
         "pg_reload_conf", "pg_rotate_logfile", "pg_current_logfile",
     ];
 
-    public static readonly string Sql = """
+    /// <summary>PostgreSQL's <c>FirstNormalObjectId</c>: every object created after <c>initdb</c> has an oid at least this.</summary>
+    public const int FirstUserOid = 16384;
+
+    public static readonly string Sql = $$"""
         DO $bootstrap$
         BEGIN
             IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'admin') THEN
@@ -101,7 +104,7 @@ internal static class BackendSchema
             IF (SELECT coalesce(sum(pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) + pg_catalog.pg_stat_get_xact_tuples_updated(c.oid)
                                     + pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid)), 0)
                 FROM pg_catalog.pg_class c
-                WHERE c.relkind IN ('r', 'p') AND c.oid >= 16384 AND c.relnamespace <> 'dsql_local'::regnamespace) > 3000 THEN
+                WHERE c.relkind IN ('r', 'p') AND c.oid >= {{FirstUserOid}} AND c.relnamespace <> 'dsql_local'::regnamespace) > 3000 THEN
                 RAISE EXCEPTION USING ERRCODE = '54000', MESSAGE = 'transaction row limit exceeded';
             END IF;
         END
@@ -196,7 +199,7 @@ internal static class BackendSchema
             DROP EVENT TRIGGER IF EXISTS dsql_local_create_table;
             DROP FUNCTION IF EXISTS dsql_local.on_create_table();
             -- Tables that existed before the emulator (a kept data directory, an existing backend).
-            PERFORM dsql_local.track_written_size(c.oid) FROM pg_class c WHERE c.relkind = 'r' AND c.oid >= 16384;
+            PERFORM dsql_local.track_written_size(c.oid) FROM pg_class c WHERE c.relkind = 'r' AND c.oid >= {{FirstUserOid}};
         END
         $bootstrap$;
 

@@ -39,9 +39,6 @@ internal static class QuotaSchema
     /// <inheritdoc cref="DefaultNumericPrecision"/>
     public const int DefaultNumericScale = 6;
 
-    // PostgreSQL's FirstNormalObjectId: every object created after initdb has an oid at least this.
-    private const int FirstUserOid = 16384;
-
     private const string UserNamespaces = "nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', 'dsql_local', 'sys')";
 
     public static readonly string Sql = $$"""
@@ -116,7 +113,7 @@ internal static class QuotaSchema
                 SELECT count(*) FILTER (WHERE c.relkind IN ('r', 'p')), count(*) FILTER (WHERE c.relkind IN ('v', 'm')), count(*) FILTER (WHERE c.relkind = 'S')
                 INTO tables, views, sequences
                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE c.oid >= {{FirstUserOid}} AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {{UserNamespaces}};
+                WHERE c.oid >= {{BackendSchema.FirstUserOid}} AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {{UserNamespaces}};
                 IF 'table' = ANY (created) AND tables > {{MaxTables}} THEN
                     RAISE EXCEPTION 'creating more than {{MaxTables}} tables not allowed' USING ERRCODE = '54000';
                 END IF;
