@@ -58,11 +58,15 @@ internal static class ShopDatabase
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>How many indexes in <c>shop</c> are not valid yet (their build job has not completed).</summary>
-    public static Task<long> InvalidIndexCountAsync(DsqlLocalFixture fixture)
-        => BackendScalarAsync<long>(fixture, """
+    /// <summary>How many indexes in <paramref name="schema" /> are not valid yet (their build job has not completed).</summary>
+    public static Task<long> InvalidIndexCountAsync(DsqlLocalFixture fixture, string schema = ShopContext.Schema)
+        => InvalidIndexCountAsync(fixture.BackendConnectionString, schema);
+
+    /// <inheritdoc cref="InvalidIndexCountAsync(DsqlLocalFixture, string)" />
+    public static Task<long> InvalidIndexCountAsync(string backendConnectionString, string schema)
+        => BackendSql.ScalarAsync<long>(backendConnectionString, $"""
             SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-            WHERE c.relnamespace = 'shop'::regnamespace AND NOT i.indisvalid
+            WHERE c.relnamespace = '{schema}'::regnamespace AND NOT i.indisvalid
             """);
 
     /// <summary>How many constraints in <c>shop</c> are still <c>NOT VALID</c>.</summary>

@@ -175,8 +175,5 @@ internal sealed class InvalidIndexesAtHistoryInsert(string backendConnectionStri
             && command.CommandText.Contains("__EFMigrationsHistory", StringComparison.Ordinal);
 
     private Task<long> CountAsync()
-        => BackendSql.ScalarAsync<long>(backendConnectionString, $"""
-            SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-            WHERE c.relnamespace = '{schema}'::regnamespace AND NOT i.indisvalid
-            """);
+        => ShopDatabase.InvalidIndexCountAsync(backendConnectionString, schema);
 }
